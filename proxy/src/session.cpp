@@ -1,0 +1,488 @@
+#include "session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "buffer_pool.hpp"
+#include "capability_filter.hpp"
+#include "imap_codec.hpp"
+#include "imap_syntax.hpp"
+#include "preauth_parser.hpp"
+#include "sasl.hpp"
+
+namespace lodestone::proxy {
+
+using namespace asio::experimental::awaitable_operators;
+using std::chrono::steady_clock;
+
+namespace {
+
+// A client that sends this many bad commands in a row is disconnected.
+constexpr int kMaxInvalidCommands = 20;
+// Literals in one pre-auth command (LOGIN needs two).
+constexpr std::size_t kMaxLiterals = 8;
+
+}  // namespace
+
+// State that exists only until login; freed once the relay starts.
+struct Session::Preauth {
+  explicit Preauth(std::size_t max_line) : reader(max_line) {}
+  LineReader reader;
+  int invalid_commands = 0;
+};
+
+Session::Session(ProxyRuntime& runtime, const ListenerRuntime& listener, tcp::socket socket)
+    : runtime_(runtime),
+      listener_(listener),
+      id_(runtime.next_session_id++),
+      client_(std::move(socket)),
+      started_(steady_clock::now()) {
+  error_code ec;
+  const auto endpoint = client_.socket().remote_endpoint(ec);
+  peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  client_.socket().set_option(tcp::no_delay(true), ec);
+  deadline_ = started_ + runtime.config->timeouts.preauth;
+  ++runtime_.active_sessions;
+}
+
+Session::~Session() { --runtime_.active_sessions; }
+
+asio::awaitable<void> Session::run(std::unique_ptr<Session> self) {
+  spdlog::info("s{} connection from {} on {}:{}", self->id_, self->peer_, self->listener_.config->address,
+               self->listener_.config->port);
+  try {
+    auto winner = co_await (self->serve() || self->watchdog());
+    if (winner.index() == 1) {
+      const bool logged_in = self->upstream_ != nullptr;
+      self->end_reason_ = logged_in ? "idle timeout" : "pre-auth timeout";
+      co_await self->reply(logged_in ? "* BYE Disconnected for inactivity.\r\n"
+                                     : "* BYE Login timeout, closing connection.\r\n");
+    }
+  } catch (const std::exception& e) {
+    self->end_reason_ = std::string("internal error: ") + e.what();
+  }
+  self->client_.close();
+  if (self->upstream_) self->upstream_->stream.close();
+  if (self->events_lost_ > 0 && self->runtime_.events) {
+    // Last chance to tell the consumer what it missed.
+    TapRecord record{self->id_, self->user_, tap::Gap{{}, self->events_lost_, "event queue full"}};
+    self->runtime_.events->try_push(record);
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - self->started_);
+  spdlog::info("s{} closed: user={} route={} up={}B down={}B duration={}ms reason={}", self->id_,
+               self->user_.empty() ? "-" : self->user_, self->route_.empty() ? "-" : self->route_,
+               self->bytes_up_, self->bytes_down_, ms.count(),
+               self->end_reason_.empty() ? "closed" : self->end_reason_);
+}
+
+void Session::extend_deadline(std::chrono::milliseconds by) { deadline_ = steady_clock::now() + by; }
+
+asio::awaitable<void> Session::watchdog() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_at(deadline_);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted) co_return;
+    if (steady_clock::now() >= deadline_) co_return;
+  }
+}
+
+asio::awaitable<bool> Session::reply(std::string_view text) {
+  auto [ec, n] = co_await client_.write_all(asio::buffer(text.data(), text.size()));
+  (void)n;
+  co_return !ec;
+}
+
+bool Session::plaintext_login_allowed() const { return client_.is_tls() || listener_.config->allow_plaintext_login; }
+
+std::string Session::capabilities() const {
+  std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID";
+  if (listener_.config->tls == config::TlsMode::starttls && !client_.is_tls()) caps += " STARTTLS";
+  if (plaintext_login_allowed()) {
+    caps += " AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER";
+  } else {
+    caps += " LOGINDISABLED";
+  }
+  return caps;
+}
+
+asio::awaitable<void> Session::serve() {
+  if (listener_.config->tls == config::TlsMode::implicit) {
+    if (auto ec = co_await client_.start_tls_server(*listener_.tls)) {
+      end_reason_ = "TLS handshake failed: " + ec.message();
+      co_return;
+    }
+  }
+  if (co_await preauth() != Outcome::logged_in) co_return;
+
+  extend_deadline(runtime_.config->timeouts.idle);
+  filter_ = std::make_unique<imap::CapabilityFilter>(runtime_.config->limits.preauth_line);
+  if (runtime_.events) {
+    imap::CodecLimits limits;
+    limits.capture_max = runtime_.config->limits.capture_max;
+    codec_ = std::make_unique<imap::ImapCodec>(limits, *this);
+  }
+  // Capabilities were only needed to log in; an idle session keeps nothing.
+  upstream_->capabilities = {};
+  co_await (relay_client_to_server() || relay_server_to_client());
+}
+
+asio::awaitable<Session::Outcome> Session::preauth() {
+  Preauth state(runtime_.config->limits.preauth_line);
+  if (!co_await reply("* OK [CAPABILITY " + capabilities() + "] Lodestone IMAP proxy ready.\r\n")) {
+    co_return Outcome::closed;
+  }
+  imap::CommandText command;
+  Outcome outcome = Outcome::closed;
+  while (co_await read_command(state, command)) {
+    const bool keep_going = co_await handle_command(state, command, outcome);
+    for (auto& line : command.lines) wipe_secret(line);  // may hold a password
+    for (auto& literal : command.literals) wipe_secret(literal);
+    if (!keep_going) break;
+    if (outcome == Outcome::logged_in) {
+      client_pending_ = state.reader.take_buffered();
+      co_return outcome;
+    }
+  }
+  co_return Outcome::closed;
+}
+
+// Reads one command: its lines and the literals between them.  Sends "+"
+// for synchronizing literals.  False when the connection should end.
+asio::awaitable<bool> Session::read_command(Preauth& state, imap::CommandText& command) {
+  const config::Limits& limits = runtime_.config->limits;
+  command.lines.clear();
+  command.literals.clear();
+  std::string line;
+  std::size_t literal_bytes = 0;
+  for (;;) {
+    const auto status = co_await state.reader.read_line(client_, line);
+    if (status == LineReader::Status::closed) {
+      end_reason_ = "client closed the connection";
+      co_return false;
+    }
+    if (status == LineReader::Status::too_long) {
+      end_reason_ = "command line too long";
+      co_await reply("* BYE Command line too long.\r\n");
+      co_return false;
+    }
+    const auto marker = imap::trailing_literal(line);
+    command.lines.push_back(std::move(line));
+    line.clear();
+    if (!marker) co_return true;
+
+    const std::string_view first = command.lines.front();
+    const std::string tag(first.substr(0, first.find(' ')));
+    literal_bytes += marker->size;
+    if (literal_bytes > limits.preauth_literal || command.literals.size() >= kMaxLiterals) {
+      if (!marker->synchronizing) {
+        // The client is already sending the data: the stream cannot be followed.
+        end_reason_ = "literal too large";
+        co_await reply("* BYE Literal too large.\r\n");
+        co_return false;
+      }
+      co_await reply((imap::is_valid_tag(tag) ? tag : std::string("*")) + " BAD Literal too large.\r\n");
+      command.lines.clear();
+      command.literals.clear();
+      literal_bytes = 0;
+      continue;
+    }
+    if (marker->synchronizing && !co_await reply("+ Ready for literal data\r\n")) co_return false;
+    std::string data;
+    if (co_await state.reader.read_exact(client_, static_cast<std::size_t>(marker->size), data) !=
+        LineReader::Status::ok) {
+      end_reason_ = "client closed the connection";
+      co_return false;
+    }
+    command.literals.push_back(std::move(data));
+  }
+}
+
+// Answers one pre-auth command.  False when the connection should end.
+asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText& text, Outcome& outcome) {
+  imap::PreauthParse parsed = imap::parse_preauth_command(text);
+  struct WipeArgs {
+    std::vector<std::string>& args;
+    ~WipeArgs() {
+      for (auto& arg : args) wipe_secret(arg);
+    }
+  } wipe_args{parsed.command.args};
+  const std::string& tag = parsed.command.tag;
+  if (!parsed.ok) {
+    if (++state.invalid_commands >= kMaxInvalidCommands) {
+      end_reason_ = "too many invalid commands";
+      co_await reply("* BYE Too many invalid commands.\r\n");
+      co_return false;
+    }
+    co_return co_await reply((tag.empty() ? std::string("*") : tag) + " BAD " + parsed.error + ".\r\n");
+  }
+  state.invalid_commands = 0;
+  const std::string& name = parsed.command.name;
+  const auto& args = parsed.command.args;
+
+  if (name == "CAPABILITY") {
+    co_return co_await reply("* CAPABILITY " + capabilities() + "\r\n" + tag + " OK Capability completed.\r\n");
+  }
+  if (name == "NOOP") co_return co_await reply(tag + " OK NOOP completed.\r\n");
+  if (name == "ID") {
+    co_return co_await reply("* ID (\"name\" \"Lodestone\" \"version\" \"0.1.0\")\r\n" + tag + " OK ID completed.\r\n");
+  }
+  if (name == "LOGOUT") {
+    end_reason_ = "logout";
+    co_await reply("* BYE Logging out.\r\n" + tag + " OK Logout completed.\r\n");
+    co_return false;
+  }
+  if (name == "STARTTLS") {
+    if (listener_.config->tls != config::TlsMode::starttls || client_.is_tls()) {
+      co_return co_await reply(tag + " BAD STARTTLS is not available here.\r\n");
+    }
+    if (!co_await reply(tag + " OK Begin TLS negotiation now.\r\n")) co_return false;
+    // Whatever the client pipelined after STARTTLS was sent in clear text
+    // and must not be taken as sent under TLS (CVE-2011-0411).
+    state.reader.discard_buffered();
+    if (auto ec = co_await client_.start_tls_server(*listener_.tls)) {
+      end_reason_ = "STARTTLS handshake failed: " + ec.message();
+      co_return false;
+    }
+    co_return true;
+  }
+  if (name == "LOGIN") {
+    if (args.size() != 2) co_return co_await reply(tag + " BAD LOGIN expects a user name and a password.\r\n");
+    if (!plaintext_login_allowed()) {
+      co_return co_await reply(tag + " NO [PRIVACYREQUIRED] Plaintext login is disabled: use STARTTLS or TLS.\r\n");
+    }
+    Credentials credentials;
+    credentials.user = args[0];
+    credentials.password = args[1];
+    co_return co_await log_in(state, tag, credentials, outcome);
+  }
+  if (name == "AUTHENTICATE") co_return co_await authenticate(state, tag, args, outcome);
+  co_return co_await reply(tag + " BAD Log in first (" + name.substr(0, 32) + " is not valid before login).\r\n");
+}
+
+// One SASL round: sends the challenge and reads the client's base64 answer.
+// False (after answering the client) when it cancelled or sent garbage.
+asio::awaitable<bool> Session::sasl_step(Preauth& state, const std::string& challenge, std::string& response,
+                                         const std::string& tag) {
+  std::string line;
+  if (!co_await reply("+ " + challenge + "\r\n")) co_return false;
+  const auto status = co_await state.reader.read_line(client_, line);
+  if (status != LineReader::Status::ok) co_return false;
+  if (line == "*") {
+    co_await reply(tag + " BAD Authentication cancelled.\r\n");
+    co_return false;
+  }
+  auto decoded = sasl::base64_decode(line);
+  if (!decoded) {
+    co_await reply(tag + " BAD Invalid base64 in SASL response.\r\n");
+    co_return false;
+  }
+  response = std::move(*decoded);
+  co_return true;
+}
+
+asio::awaitable<bool> Session::authenticate(Preauth& state, const std::string& tag,
+                                            const std::vector<std::string>& args, Outcome& outcome) {
+  if (args.empty() || args.size() > 2) co_return co_await reply(tag + " BAD AUTHENTICATE expects a mechanism.\r\n");
+  std::string mechanism = args[0];
+  for (char& c : mechanism) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  const bool known = mechanism == "PLAIN" || mechanism == "LOGIN" || mechanism == "XOAUTH2" ||
+                     mechanism == "OAUTHBEARER";
+  if (!known) co_return co_await reply(tag + " NO Unsupported authentication mechanism.\r\n");
+  if (!plaintext_login_allowed()) {
+    co_return co_await reply(tag + " NO [PRIVACYREQUIRED] Authentication is disabled before TLS: use STARTTLS.\r\n");
+  }
+
+  // The initial response, from SASL-IR or a first empty challenge.
+  std::string initial;
+  bool have_initial = false;
+  if (args.size() == 2) {
+    if (args[1] != "=") {
+      auto decoded = sasl::base64_decode(args[1]);
+      if (!decoded) co_return co_await reply(tag + " BAD Invalid base64 in SASL initial response.\r\n");
+      initial = std::move(*decoded);
+    }
+    have_initial = true;
+  }
+
+  Credentials credentials;
+  if (mechanism == "LOGIN") {
+    // Challenges are "Username:" and "Password:", base64-encoded.
+    if (!have_initial && !co_await sasl_step(state, "VXNlcm5hbWU6", initial, tag)) co_return true;
+    credentials.user = std::move(initial);
+    if (!co_await sasl_step(state, "UGFzc3dvcmQ6", credentials.password, tag)) co_return true;
+  } else {
+    if (!have_initial && !co_await sasl_step(state, "", initial, tag)) co_return true;
+    if (mechanism == "PLAIN") {
+      auto plain = sasl::parse_plain(initial);
+      wipe_secret(initial);
+      if (!plain) co_return co_await reply(tag + " BAD Malformed PLAIN response.\r\n");
+      credentials.user = plain->authcid;
+      credentials.authzid = plain->authzid;
+      credentials.password = std::move(plain->password);
+    } else {
+      auto user = mechanism == "XOAUTH2" ? sasl::xoauth2_user(initial) : sasl::oauthbearer_user(initial);
+      if (!user) co_return co_await reply(tag + " BAD Malformed " + mechanism + " response.\r\n");
+      credentials.kind = Credentials::Kind::oauth;
+      credentials.mechanism = mechanism;
+      credentials.user = *user;
+      credentials.oauth_response = std::move(initial);
+    }
+  }
+  if (credentials.user.empty()) co_return co_await reply(tag + " BAD Empty user name.\r\n");
+  co_return co_await log_in(state, tag, credentials, outcome);
+}
+
+asio::awaitable<bool> Session::log_in(Preauth& state, const std::string& tag, Credentials& credentials,
+                                      Outcome& outcome) {
+  const config::Upstream* upstream = runtime_.config->route_user(credentials.user);
+  if (!upstream) {
+    spdlog::warn("s{} login user={} result=no-route", id_, credentials.user);
+    co_return co_await reply(tag + " NO [AUTHENTICATIONFAILED] No mail server is configured for this user.\r\n");
+  }
+  UpstreamTarget target{upstream, nullptr};
+  if (auto it = runtime_.upstream_tls.find(upstream->name); it != runtime_.upstream_tls.end()) {
+    target.tls = it->second.get();
+  }
+  ConnectResult connected = co_await connect_upstream(target, runtime_.config->timeouts.connect);
+  if (!connected.link) {
+    spdlog::warn("s{} login user={} route={} result=unavailable: {}", id_, credentials.user, upstream->name,
+                 connected.error);
+    co_return co_await reply(tag + " NO [UNAVAILABLE] The mail server is unavailable, try again later.\r\n");
+  }
+  const LoginResult result = co_await replay_login(*connected.link, credentials, client_, state.reader, tag);
+  switch (result.status) {
+    case LoginStatus::ok:
+      spdlog::info("s{} login user={} route={} result=ok", id_, credentials.user, upstream->name);
+      user_ = credentials.user;
+      route_ = upstream->name;
+      upstream_ = std::move(connected.link);
+      upstream_pending_ = upstream_->reader.take_buffered();
+      outcome = Outcome::logged_in;
+      co_return true;
+    case LoginStatus::rejected:
+      spdlog::info("s{} login user={} route={} result=rejected: {}", id_, credentials.user, upstream->name,
+                   result.detail);
+      connected.link->stream.close();
+      co_return true;
+    case LoginStatus::failed:
+      break;
+  }
+  spdlog::warn("s{} login user={} route={} result=unavailable: {}", id_, credentials.user, upstream->name,
+               result.detail);
+  connected.link->stream.close();
+  co_return co_await reply(tag + " NO [UNAVAILABLE] The mail server is unavailable, try again later.\r\n");
+}
+
+void Session::emit(tap::Event&& event) {
+  EventQueue& queue = *runtime_.events;
+  if (events_lost_ > 0) {
+    TapRecord gap{id_, user_, tap::Gap{{}, events_lost_, "event queue full"}};
+    if (!queue.try_push(gap)) {
+      ++events_lost_;
+      return;
+    }
+    events_lost_ = 0;
+  }
+  TapRecord record{id_, user_, std::move(event)};
+  if (!queue.try_push(record)) ++events_lost_;
+}
+
+asio::awaitable<void> Session::relay_client_to_server() {
+  Stream& to = upstream_->stream;
+  if (!client_pending_.empty()) {
+    std::string pending;
+    pending.swap(client_pending_);
+    if (codec_) codec_->feed_client(pending);
+    bytes_up_ += pending.size();
+    auto [ec, n] = co_await to.write_all(asio::buffer(pending));
+    (void)n;
+    if (ec) co_return;
+  }
+  PooledBuffer buffer;
+  if (!client_.is_tls()) client_.socket().non_blocking(true);
+  for (;;) {
+    std::size_t n = 0;
+    error_code ec;
+    if (!client_.is_tls()) {
+      // Wait without a buffer: an idle session holds none.
+      auto [wait_ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+      if (wait_ec) co_return;
+      buffer = PooledBuffer::borrow();
+      n = client_.socket().read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+      if (ec == asio::error::would_block) continue;
+    } else {
+      if (!buffer) buffer = PooledBuffer::borrow();
+      std::tie(ec, n) = co_await client_.read_some(asio::buffer(buffer.data(), buffer.size()));
+    }
+    if (ec || n == 0) {
+      end_reason_ = "client closed the connection";
+      co_return;
+    }
+    deadline_ = steady_clock::now() + runtime_.config->timeouts.idle;
+    bytes_up_ += n;
+    const std::string_view bytes(buffer.data(), n);
+    if (codec_) codec_->feed_client(bytes);
+    auto [write_ec, written] = co_await to.write_all(asio::buffer(bytes.data(), bytes.size()));
+    (void)written;
+    if (write_ec) {
+      end_reason_ = "server connection broke";
+      co_return;
+    }
+    if (!client_.is_tls()) buffer.release();
+  }
+}
+
+asio::awaitable<void> Session::relay_server_to_client() {
+  Stream& from = upstream_->stream;
+  std::vector<asio::const_buffer> pieces;
+  auto forward = [&](std::string_view bytes) -> asio::awaitable<error_code> {
+    // Filter first, then tap, then send: the codec must see a tagged answer
+    // before the client can react to it.
+    const auto& filtered = filter_->filter(bytes);
+    pieces.clear();
+    for (std::string_view piece : filtered) {
+      if (codec_) codec_->feed_server(piece);
+      pieces.emplace_back(piece.data(), piece.size());
+    }
+    auto [ec, n] = co_await client_.write_all(pieces);
+    (void)n;
+    co_return ec;
+  };
+  if (!upstream_pending_.empty()) {
+    std::string pending;
+    pending.swap(upstream_pending_);
+    bytes_down_ += pending.size();
+    if (co_await forward(pending)) co_return;
+  }
+  PooledBuffer buffer;
+  if (!from.is_tls()) from.socket().non_blocking(true);
+  for (;;) {
+    std::size_t n = 0;
+    error_code ec;
+    if (!from.is_tls()) {
+      auto [wait_ec] = co_await from.socket().async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+      if (wait_ec) co_return;
+      buffer = PooledBuffer::borrow();
+      n = from.socket().read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+      if (ec == asio::error::would_block) continue;
+    } else {
+      if (!buffer) buffer = PooledBuffer::borrow();
+      std::tie(ec, n) = co_await from.read_some(asio::buffer(buffer.data(), buffer.size()));
+    }
+    if (ec || n == 0) {
+      end_reason_ = "server closed the connection";
+      co_return;
+    }
+    deadline_ = steady_clock::now() + runtime_.config->timeouts.idle;
+    bytes_down_ += n;
+    if (co_await forward(std::string_view(buffer.data(), n))) {
+      end_reason_ = "client connection broke";
+      co_return;
+    }
+    if (!from.is_tls()) buffer.release();
+  }
+}
+
+}  // namespace lodestone::proxy

@@ -1,0 +1,83 @@
+// One connection, plain or TLS, the same type either way so a session can
+// switch to TLS mid-stream (STARTTLS) without changing how it reads and
+// writes.  Also the line reader used before login.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "asio_pch.hpp"
+
+namespace lodestone::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+class Stream {
+ public:
+  explicit Stream(tcp::socket socket) : plain_(std::move(socket)) {}
+
+  bool is_tls() const { return tls_ != nullptr; }
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+
+  // Wraps the connection in TLS and runs the handshake; an error leaves the
+  // stream unusable.
+  asio::awaitable<error_code> start_tls_server(asio::ssl::context& context);
+  // Client side: sends SNI for `server_name` and, when `verify`, checks the
+  // certificate chain and that it names `server_name` (host or IP address).
+  asio::awaitable<error_code> start_tls_client(asio::ssl::context& context, const std::string& server_name,
+                                               bool verify);
+
+  template <typename Buffers>
+  asio::awaitable<std::tuple<error_code, std::size_t>> read_some(const Buffers& buffers) {
+    if (tls_) co_return co_await tls_->async_read_some(buffers, asio::as_tuple(asio::use_awaitable));
+    co_return co_await plain_.async_read_some(buffers, asio::as_tuple(asio::use_awaitable));
+  }
+
+  template <typename Buffers>
+  asio::awaitable<std::tuple<error_code, std::size_t>> write_all(const Buffers& buffers) {
+    if (tls_) co_return co_await asio::async_write(*tls_, buffers, asio::as_tuple(asio::use_awaitable));
+    co_return co_await asio::async_write(plain_, buffers, asio::as_tuple(asio::use_awaitable));
+  }
+
+  // Closes the TCP connection (no TLS close_notify: the peer sees EOF).
+  void close();
+
+ private:
+  tcp::socket plain_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+};
+
+// Reads CR LF terminated lines and exact byte counts, keeping what was read
+// past them for the next call.  Used before login only; afterwards the relay
+// takes over with the leftover bytes.
+class LineReader {
+ public:
+  enum class Status { ok, closed, too_long };
+
+  explicit LineReader(std::size_t max_line) : max_line_(max_line) {}
+
+  // A line without its CR LF (a bare LF also ends a line).
+  asio::awaitable<Status> read_line(Stream& stream, std::string& line);
+  asio::awaitable<Status> read_exact(Stream& stream, std::size_t count, std::string& out);
+
+  // Bytes already read but not consumed; the reader is empty afterwards.
+  std::string take_buffered();
+  void discard_buffered() { buffer_.clear(); }
+
+ private:
+  asio::awaitable<bool> fill(Stream& stream);
+
+  std::size_t max_line_;
+  std::string buffer_;
+};
+
+std::unique_ptr<asio::ssl::context> make_server_tls_context(const std::string& cert_file,
+                                                            const std::string& key_file);
+std::unique_ptr<asio::ssl::context> make_client_tls_context(const std::string& ca_file);
+
+}  // namespace lodestone::proxy
