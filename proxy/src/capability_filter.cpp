@@ -60,6 +60,7 @@ std::optional<std::string> filter_capability_line(std::string_view line) {
     const std::size_t start = std::strlen("* CAPABILITY ");
     auto filtered = filter_list(line.substr(start));
     if (!filtered) return std::nullopt;
+    if (filtered->empty()) return std::string(line.substr(0, start - 1));
     return std::string(line.substr(0, start)) + *filtered;
   }
   // "tag STATUS [CAPABILITY a b c] text"
@@ -174,7 +175,9 @@ const std::vector<std::string_view>& CapabilityFilter::filter(std::string_view i
           // The whole line is in this chunk: pass it on as a view unless rewritten.
           const std::string_view whole = in.substr(pos, end - pos);
           const std::string_view line = strip_cr(whole.substr(0, whole.size() - 1));
-          if (auto rewritten = filter_capability_line(line)) {
+          // Over-long lines pass unchanged, as they would if split across reads.
+          auto rewritten = whole.size() <= max_held_ ? filter_capability_line(line) : std::nullopt;
+          if (rewritten) {
             emit_owned(*rewritten + std::string(whole.substr(line.size())));
           } else {
             push_view(whole);

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +50,9 @@ class CapabilityFilter {
   std::string line_tail_;    // last bytes of a passed-through line, for "{n}"
   std::vector<std::string_view> pieces_;
   bool owned_piece_last_ = false;
-  std::deque<std::string> owned_;  // deque: push_back keeps earlier data in place
+  // A list, not a vector: earlier strings must not move (pieces point into
+  // them), and an empty list allocates nothing in an idle session.
+  std::list<std::string> owned_;
 };
 
 }  // namespace lodestone::imap

@@ -35,6 +35,7 @@ Session::Session(ProxyRuntime& runtime, const ListenerRuntime& listener, tcp::so
       listener_(listener),
       id_(runtime.next_session_id++),
       client_(std::move(socket)),
+      idle_timer_(client_.socket().get_executor()),
       started_(steady_clock::now()) {
   error_code ec;
   const auto endpoint = client_.socket().remote_endpoint(ec);
@@ -44,46 +45,45 @@ Session::Session(ProxyRuntime& runtime, const ListenerRuntime& listener, tcp::so
   ++runtime_.active_sessions;
 }
 
-Session::~Session() { --runtime_.active_sessions; }
+Session::~Session() {
+  if (events_lost_ > 0 && runtime_.events) {
+    // Last chance to tell the consumer what it missed.
+    TapRecord record{id_, user_, tap::Gap{{}, events_lost_, "event queue full"}};
+    runtime_.events->try_push(record);
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - started_);
+  spdlog::info("s{} closed: user={} route={} up={}B down={}B duration={}ms reason={}", id_,
+               user_.empty() ? "-" : user_, route_.empty() ? "-" : route_, bytes_up_, bytes_down_, ms.count(),
+               end_reason_.empty() ? "closed" : end_reason_);
+  --runtime_.active_sessions;
+}
 
-asio::awaitable<void> Session::run(std::unique_ptr<Session> self) {
+asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
   spdlog::info("s{} connection from {} on {}:{}", self->id_, self->peer_, self->listener_.config->address,
                self->listener_.config->port);
+  Outcome outcome = Outcome::closed;
   try {
-    auto winner = co_await (self->serve() || self->watchdog());
-    if (winner.index() == 1) {
-      const bool logged_in = self->upstream_ != nullptr;
-      self->end_reason_ = logged_in ? "idle timeout" : "pre-auth timeout";
-      co_await self->reply(logged_in ? "* BYE Disconnected for inactivity.\r\n"
-                                     : "* BYE Login timeout, closing connection.\r\n");
+    auto winner = co_await (self->greet_and_log_in() || self->preauth_watchdog());
+    if (winner.index() == 0) {
+      outcome = std::get<0>(winner);
+    } else {
+      self->end_reason_ = "pre-auth timeout";
+      co_await self->reply("* BYE Login timeout, closing connection.\r\n");
     }
   } catch (const std::exception& e) {
     self->end_reason_ = std::string("internal error: ") + e.what();
   }
-  self->client_.close();
-  if (self->upstream_) self->upstream_->stream.close();
-  if (self->events_lost_ > 0 && self->runtime_.events) {
-    // Last chance to tell the consumer what it missed.
-    TapRecord record{self->id_, self->user_, tap::Gap{{}, self->events_lost_, "event queue full"}};
-    self->runtime_.events->try_push(record);
+  if (outcome == Outcome::logged_in) {
+    self->start_relay();
+  } else {
+    self->finish("closed before login");
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - self->started_);
-  spdlog::info("s{} closed: user={} route={} up={}B down={}B duration={}ms reason={}", self->id_,
-               self->user_.empty() ? "-" : self->user_, self->route_.empty() ? "-" : self->route_,
-               self->bytes_up_, self->bytes_down_, ms.count(),
-               self->end_reason_.empty() ? "closed" : self->end_reason_);
 }
 
-void Session::extend_deadline(std::chrono::milliseconds by) { deadline_ = steady_clock::now() + by; }
-
-asio::awaitable<void> Session::watchdog() {
+asio::awaitable<void> Session::preauth_watchdog() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    timer.expires_at(deadline_);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted) co_return;
-    if (steady_clock::now() >= deadline_) co_return;
-  }
+  timer.expires_at(deadline_);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 asio::awaitable<bool> Session::reply(std::string_view text) {
@@ -105,28 +105,13 @@ std::string Session::capabilities() const {
   return caps;
 }
 
-asio::awaitable<void> Session::serve() {
+asio::awaitable<Session::Outcome> Session::greet_and_log_in() {
   if (listener_.config->tls == config::TlsMode::implicit) {
     if (auto ec = co_await client_.start_tls_server(*listener_.tls)) {
       end_reason_ = "TLS handshake failed: " + ec.message();
-      co_return;
+      co_return Outcome::closed;
     }
   }
-  if (co_await preauth() != Outcome::logged_in) co_return;
-
-  extend_deadline(runtime_.config->timeouts.idle);
-  filter_ = std::make_unique<imap::CapabilityFilter>(runtime_.config->limits.preauth_line);
-  if (runtime_.events) {
-    imap::CodecLimits limits;
-    limits.capture_max = runtime_.config->limits.capture_max;
-    codec_ = std::make_unique<imap::ImapCodec>(limits, *this);
-  }
-  // Capabilities were only needed to log in; an idle session keeps nothing.
-  upstream_->capabilities = {};
-  co_await (relay_client_to_server() || relay_server_to_client());
-}
-
-asio::awaitable<Session::Outcome> Session::preauth() {
   Preauth state(runtime_.config->limits.preauth_line);
   if (!co_await reply("* OK [CAPABILITY " + capabilities() + "] Lodestone IMAP proxy ready.\r\n")) {
     co_return Outcome::closed;
@@ -389,100 +374,125 @@ void Session::emit(tap::Event&& event) {
   if (!queue.try_push(record)) ++events_lost_;
 }
 
-asio::awaitable<void> Session::relay_client_to_server() {
-  Stream& to = upstream_->stream;
-  if (!client_pending_.empty()) {
-    std::string pending;
-    pending.swap(client_pending_);
-    if (codec_) codec_->feed_client(pending);
-    bytes_up_ += pending.size();
-    auto [ec, n] = co_await to.write_all(asio::buffer(pending));
-    (void)n;
-    if (ec) co_return;
+void Session::start_relay() {
+  deadline_ = steady_clock::now() + runtime_.config->timeouts.idle;
+  filter_ = std::make_unique<imap::CapabilityFilter>(runtime_.config->limits.preauth_line);
+  if (runtime_.events) {
+    imap::CodecLimits limits;
+    limits.capture_max = runtime_.config->limits.capture_max;
+    codec_ = std::make_unique<imap::ImapCodec>(limits, *this);
   }
-  PooledBuffer buffer;
-  if (!client_.is_tls()) client_.socket().non_blocking(true);
-  for (;;) {
-    std::size_t n = 0;
-    error_code ec;
-    if (!client_.is_tls()) {
-      // Wait without a buffer: an idle session holds none.
-      auto [wait_ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-      if (wait_ec) co_return;
-      buffer = PooledBuffer::borrow();
-      n = client_.socket().read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-      if (ec == asio::error::would_block) continue;
-    } else {
-      if (!buffer) buffer = PooledBuffer::borrow();
-      std::tie(ec, n) = co_await client_.read_some(asio::buffer(buffer.data(), buffer.size()));
-    }
-    if (ec || n == 0) {
-      end_reason_ = "client closed the connection";
-      co_return;
-    }
-    deadline_ = steady_clock::now() + runtime_.config->timeouts.idle;
-    bytes_up_ += n;
-    const std::string_view bytes(buffer.data(), n);
-    if (codec_) codec_->feed_client(bytes);
-    auto [write_ec, written] = co_await to.write_all(asio::buffer(bytes.data(), bytes.size()));
-    (void)written;
-    if (write_ec) {
-      end_reason_ = "server connection broke";
-      co_return;
-    }
-    if (!client_.is_tls()) buffer.release();
+  // Capabilities were only needed to log in; an idle session keeps nothing.
+  upstream_->capabilities = {};
+  to_server_.from = &client_;
+  to_server_.to = &upstream_->stream;
+  to_server_.toward_server = true;
+  to_client_.from = &upstream_->stream;
+  to_client_.to = &client_;
+  for (Pipe* pipe : {&to_server_, &to_client_}) {
+    if (!pipe->from->is_tls()) pipe->from->socket().non_blocking(true);
+  }
+  arm_idle_timer();
+  // Bytes that arrived with the login exchange go first, in order; they stay
+  // in their strings until written.
+  if (!client_pending_.empty()) {
+    forward(to_server_, client_pending_);
+  } else {
+    read_next(to_server_);
+  }
+  if (!upstream_pending_.empty()) {
+    forward(to_client_, upstream_pending_);
+  } else {
+    read_next(to_client_);
   }
 }
 
-asio::awaitable<void> Session::relay_server_to_client() {
-  Stream& from = upstream_->stream;
-  std::vector<asio::const_buffer> pieces;
-  auto forward = [&](std::string_view bytes) -> asio::awaitable<error_code> {
-    // Filter first, then tap, then send: the codec must see a tagged answer
-    // before the client can react to it.
-    const auto& filtered = filter_->filter(bytes);
-    pieces.clear();
-    for (std::string_view piece : filtered) {
+void Session::read_next(Pipe& pipe) {
+  if (finished_) return;
+  auto self = shared_from_this();
+  if (!pipe.from->is_tls()) {
+    // Wait without a buffer: an idle session holds none.
+    pipe.from->socket().async_wait(tcp::socket::wait_read,
+                                   [self, &pipe](error_code ec) { self->on_readable(pipe, ec); });
+    return;
+  }
+  if (!pipe.buffer) pipe.buffer = PooledBuffer::borrow();
+  pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
+                             [self, &pipe](error_code ec, std::size_t n) { self->on_read(pipe, ec, n); });
+}
+
+void Session::on_readable(Pipe& pipe, error_code ec) {
+  if (ec) return finish(pipe.toward_server ? "client connection error" : "server connection error");
+  pipe.buffer = PooledBuffer::borrow();
+  const std::size_t n = pipe.from->socket().read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()), ec);
+  if (ec == asio::error::would_block) {
+    pipe.buffer.release();
+    return read_next(pipe);
+  }
+  on_read(pipe, ec, n);
+}
+
+void Session::on_read(Pipe& pipe, error_code ec, std::size_t n) {
+  if (ec || n == 0) return finish(pipe.toward_server ? "client closed the connection" : "server closed the connection");
+  deadline_ = steady_clock::now() + runtime_.config->timeouts.idle;
+  forward(pipe, std::string_view(pipe.buffer.data(), n));
+}
+
+// Taps and sends one chunk.  Toward the client the capability filter runs
+// first, then the codec, then the write: the codec must see a tagged answer
+// before the client can react to it.
+void Session::forward(Pipe& pipe, std::string_view bytes) {
+  pipe.pieces.clear();
+  if (pipe.toward_server) {
+    bytes_up_ += bytes.size();
+    if (codec_) codec_->feed_client(bytes);
+    pipe.pieces.emplace_back(bytes.data(), bytes.size());
+  } else {
+    bytes_down_ += bytes.size();
+    for (std::string_view piece : filter_->filter(bytes)) {
       if (codec_) codec_->feed_server(piece);
-      pieces.emplace_back(piece.data(), piece.size());
+      pipe.pieces.emplace_back(piece.data(), piece.size());
     }
-    auto [ec, n] = co_await client_.write_all(pieces);
-    (void)n;
-    co_return ec;
-  };
-  if (!upstream_pending_.empty()) {
-    std::string pending;
-    pending.swap(upstream_pending_);
-    bytes_down_ += pending.size();
-    if (co_await forward(pending)) co_return;
   }
-  PooledBuffer buffer;
-  if (!from.is_tls()) from.socket().non_blocking(true);
-  for (;;) {
-    std::size_t n = 0;
-    error_code ec;
-    if (!from.is_tls()) {
-      auto [wait_ec] = co_await from.socket().async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-      if (wait_ec) co_return;
-      buffer = PooledBuffer::borrow();
-      n = from.socket().read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-      if (ec == asio::error::would_block) continue;
-    } else {
-      if (!buffer) buffer = PooledBuffer::borrow();
-      std::tie(ec, n) = co_await from.read_some(asio::buffer(buffer.data(), buffer.size()));
-    }
-    if (ec || n == 0) {
-      end_reason_ = "server closed the connection";
-      co_return;
-    }
-    deadline_ = steady_clock::now() + runtime_.config->timeouts.idle;
-    bytes_down_ += n;
-    if (co_await forward(std::string_view(buffer.data(), n))) {
-      end_reason_ = "client connection broke";
-      co_return;
-    }
-    if (!from.is_tls()) buffer.release();
-  }
+  pipe.writing = true;
+  pipe.to->async_write(pipe.pieces, [self = shared_from_this(), &pipe](error_code ec, std::size_t) {
+    self->on_written(pipe, ec);
+  });
+}
+
+void Session::on_written(Pipe& pipe, error_code ec) {
+  pipe.writing = false;
+  if (ec) return finish(pipe.toward_server ? "server connection broke" : "client connection broke");
+  if (!pipe.from->is_tls()) pipe.buffer.release();
+  std::string& login_leftover = pipe.toward_server ? client_pending_ : upstream_pending_;
+  if (!login_leftover.empty()) std::string().swap(login_leftover);
+  read_next(pipe);
+}
+
+void Session::arm_idle_timer() {
+  idle_timer_.expires_at(deadline_);
+  idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->finished_) return;
+    if (steady_clock::now() < self->deadline_) return self->arm_idle_timer();
+    self->end_reason_ = "idle timeout";
+    if (self->to_client_.writing) return self->finish("idle timeout");
+    // Tell the client why before closing; a write already queued would interleave.
+    static constexpr std::string_view kBye = "* BYE Disconnected for inactivity.\r\n";
+    self->to_client_.writing = true;
+    self->client_.async_write(asio::buffer(kBye.data(), kBye.size()),
+                              [self](error_code, std::size_t) { self->finish("idle timeout"); });
+  });
+}
+
+// Ends the session: closing both connections makes every pending operation
+// complete with an error, which drops the last references to the session.
+void Session::finish(std::string_view reason) {
+  if (finished_) return;
+  finished_ = true;
+  if (end_reason_.empty()) end_reason_ = reason;
+  client_.close();
+  if (upstream_) upstream_->stream.close();
+  idle_timer_.cancel();
 }
 
 }  // namespace lodestone::proxy

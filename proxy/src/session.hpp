@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "buffer_pool.hpp"
 #include "event_queue.hpp"
 #include "lodestone/config.hpp"
 #include "lodestone/tap_events.hpp"
@@ -36,13 +37,17 @@ struct ProxyRuntime {
   std::atomic<int> active_sessions{0};
 };
 
-class Session final : public tap::EventSink {
+// Pre-auth and login run as a coroutine; once logged in, the relay is plain
+// completion handlers, so an idle session holds no coroutine frames and no
+// buffers: two pending readiness waits and a timer.
+class Session final : public tap::EventSink, public std::enable_shared_from_this<Session> {
  public:
   Session(ProxyRuntime& runtime, const ListenerRuntime& listener, tcp::socket socket);
-  ~Session() override;
+  ~Session() override;  // logs the session's summary line
 
-  // Serves the connection to its end; never throws.
-  static asio::awaitable<void> run(std::unique_ptr<Session> self);
+  // Serves the connection until login, then hands it to the relay; never
+  // throws.
+  static asio::awaitable<void> run(std::shared_ptr<Session> self);
 
   void emit(tap::Event&& event) override;
 
@@ -50,9 +55,18 @@ class Session final : public tap::EventSink {
   struct Preauth;
   enum class Outcome { logged_in, closed };
 
-  asio::awaitable<void> serve();
-  asio::awaitable<void> watchdog();
-  asio::awaitable<Outcome> preauth();
+  // One direction of the relay.
+  struct Pipe {
+    Stream* from = nullptr;
+    Stream* to = nullptr;
+    bool toward_server = false;
+    PooledBuffer buffer;  // plain: only while bytes are in flight
+    std::vector<asio::const_buffer> pieces;
+    bool writing = false;
+  };
+
+  asio::awaitable<Outcome> greet_and_log_in();
+  asio::awaitable<void> preauth_watchdog();
   asio::awaitable<bool> read_command(Preauth& state, imap::CommandText& command);
   asio::awaitable<bool> handle_command(Preauth& state, imap::CommandText& command, Outcome& outcome);
   asio::awaitable<bool> authenticate(Preauth& state, const std::string& tag, const std::vector<std::string>& args,
@@ -60,24 +74,33 @@ class Session final : public tap::EventSink {
   asio::awaitable<bool> sasl_step(Preauth& state, const std::string& challenge, std::string& response,
                                   const std::string& tag);
   asio::awaitable<bool> log_in(Preauth& state, const std::string& tag, Credentials& credentials, Outcome& outcome);
-  asio::awaitable<void> relay_client_to_server();
-  asio::awaitable<void> relay_server_to_client();
   asio::awaitable<bool> reply(std::string_view text);
+
+  void start_relay();
+  void read_next(Pipe& pipe);
+  void on_readable(Pipe& pipe, error_code ec);
+  void on_read(Pipe& pipe, error_code ec, std::size_t n);
+  void forward(Pipe& pipe, std::string_view bytes);
+  void on_written(Pipe& pipe, error_code ec);
+  void arm_idle_timer();
+  void finish(std::string_view reason);
 
   std::string capabilities() const;
   bool plaintext_login_allowed() const;
-  void extend_deadline(std::chrono::milliseconds by);
 
   ProxyRuntime& runtime_;
   const ListenerRuntime& listener_;
   const std::uint64_t id_;
   Stream client_;
+  asio::steady_timer idle_timer_;
   std::string peer_;
   std::string user_;
   std::string route_;
   std::unique_ptr<UpstreamLink> upstream_;
   std::unique_ptr<imap::ImapCodec> codec_;
   std::unique_ptr<imap::CapabilityFilter> filter_;
+  Pipe to_server_;
+  Pipe to_client_;
   std::string client_pending_;    // pipelined behind the login, relayed first
   std::string upstream_pending_;  // sent by the server behind its login answer
   std::chrono::steady_clock::time_point started_;
@@ -86,6 +109,7 @@ class Session final : public tap::EventSink {
   std::uint64_t bytes_down_ = 0;
   std::uint64_t events_lost_ = 0;
   std::string end_reason_;
+  bool finished_ = false;
 };
 
 }  // namespace lodestone::proxy

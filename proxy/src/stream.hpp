@@ -32,16 +32,28 @@ class Stream {
   asio::awaitable<error_code> start_tls_client(asio::ssl::context& context, const std::string& server_name,
                                                bool verify);
 
+  // Asio-style operations on whichever layer is active; `token` is a
+  // completion handler or asio::as_tuple(asio::use_awaitable).
+  template <typename Buffers, typename Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Token>(token));
+    return plain_.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  template <typename Buffers, typename Token>
+  auto async_write(const Buffers& buffers, Token&& token) {
+    if (tls_) return asio::async_write(*tls_, buffers, std::forward<Token>(token));
+    return asio::async_write(plain_, buffers, std::forward<Token>(token));
+  }
+
   template <typename Buffers>
   asio::awaitable<std::tuple<error_code, std::size_t>> read_some(const Buffers& buffers) {
-    if (tls_) co_return co_await tls_->async_read_some(buffers, asio::as_tuple(asio::use_awaitable));
-    co_return co_await plain_.async_read_some(buffers, asio::as_tuple(asio::use_awaitable));
+    return async_read_some(buffers, asio::as_tuple(asio::use_awaitable));
   }
 
   template <typename Buffers>
   asio::awaitable<std::tuple<error_code, std::size_t>> write_all(const Buffers& buffers) {
-    if (tls_) co_return co_await asio::async_write(*tls_, buffers, asio::as_tuple(asio::use_awaitable));
-    co_return co_await asio::async_write(plain_, buffers, asio::as_tuple(asio::use_awaitable));
+    return async_write(buffers, asio::as_tuple(asio::use_awaitable));
   }
 
   // Closes the TCP connection (no TLS close_notify: the peer sees EOF).

@@ -33,7 +33,7 @@ TEST_CASE("trailing literal markers") {
   CHECK_FALSE(trailing_literal("}"));
 }
 
-TEST_CASE("LOGIN with atoms, quoted strings and literals") {
+TEST_CASE("LOGIN with atoms and quoted strings and literals") {
   auto p = parse({"a1 LOGIN alice secret"});
   REQUIRE(p.ok);
   CHECK(p.command.tag == "a1");
@@ -45,7 +45,7 @@ TEST_CASE("LOGIN with atoms, quoted strings and literals") {
   CHECK(p.command.name == "LOGIN");
   CHECK(p.command.args == std::vector<std::string>{"al\"ice", "p a\\ss"});
 
-  p = parse({"a3 LOGIN {5}", " {6+}", ""}, {"alice", "pa\r\n\0s"});
+  p = parse({"a3 LOGIN {5}", " {6+}", ""}, {"alice", std::string("pa\r\n\0s", 6)});
   REQUIRE(p.ok);
   CHECK(p.command.args == std::vector<std::string>{"alice", std::string("pa\r\n\0s", 6)});
 }
