@@ -1,5 +1,6 @@
 #include "diagnostics.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace lodestone::config {
@@ -39,7 +40,12 @@ void DiagnosticList::add(const YAML::Mark& at, std::string message, std::string 
 
 void DiagnosticList::throw_if_any() const {
   if (diagnostics_.empty()) return;
+  // Checks run section by section; readers want them in file order, with
+  // the ones about the file as a whole first.
   std::vector<Diagnostic> all = diagnostics_;
+  std::stable_sort(all.begin(), all.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.line < b.line || (a.line == b.line && a.column < b.column);
+  });
   if (dropped_ > 0)
     all.push_back({file_, 0, 0, std::to_string(dropped_) + " more problems not shown",
                    "fix the ones above and check again"});

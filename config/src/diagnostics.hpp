@@ -17,7 +17,6 @@ class DiagnosticList {
 
   // `at` is a yaml-cpp mark (0-based); a null mark reports without position.
   void add(const YAML::Mark& at, std::string message, std::string hint);
-  bool empty() const { return diagnostics_.empty(); }
   // Throws ConfigError with everything reported so far, if anything was.
   void throw_if_any() const;
 

@@ -20,6 +20,9 @@ constexpr std::array kDurationUnits{
 constexpr std::array kSizeUnits{
     Unit{"GiB", 1ULL << 30}, Unit{"MiB", 1ULL << 20}, Unit{"KiB", 1ULL << 10}};
 
+// Far beyond any memory or message size, and far from overflowing.
+constexpr std::uint64_t kMaxSize = 1ULL << 40;
+
 // Timeouts end up added to clock readings in nanoseconds; a week is far
 // beyond any sensible timeout and far from overflowing.
 constexpr std::uint64_t kMaxDurationMs = 7ULL * 24 * 3'600'000;
@@ -29,12 +32,14 @@ constexpr std::string_view kDurationHint =
 constexpr std::string_view kSizeHint =
     "write a whole number with KiB, MiB or GiB (multiples of 1024), e.g. 64KiB, 50MiB, or plain bytes";
 
-// Splits "31m" into 31 and "m"; nullopt when there are no leading digits or
-// the number does not fit.
+// Splits "31m" into 31 and "m"; nullopt when there are no leading digits.
+// A number too big for 64 bits becomes the largest one, which every range
+// check then rejects as too large rather than as malformed.
 std::optional<std::pair<std::uint64_t, std::string_view>> split_number(std::string_view text) {
   std::uint64_t number = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc{} || end == text.data()) return std::nullopt;
+  if (error == std::errc::result_out_of_range) number = UINT64_MAX;
+  else if (error != std::errc{}) return std::nullopt;
   return std::pair{number, text.substr(static_cast<std::size_t>(end - text.data()))};
 }
 
@@ -78,7 +83,8 @@ Parsed<std::uint64_t> parse_size(std::string_view text) {
       if (suffix == unit.suffix) scale = unit.scale;
     if (scale == 0) return failure<std::uint64_t>("unknown size unit", kSizeHint);
   }
-  if (number > UINT64_MAX / scale) return failure<std::uint64_t>("size too large", kSizeHint);
+  if (number > kMaxSize / scale)
+    return failure<std::uint64_t>("size too large", "the largest accepted size is 1024GiB");
   return {number * scale, {}, {}};
 }
 

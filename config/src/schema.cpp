@@ -13,7 +13,7 @@
 #include <string_view>
 #include <system_error>
 
-#include <yaml-cpp/node/convert.h>
+#include <yaml-cpp/node/impl.h>
 #include <yaml-cpp/node/iterator.h>
 
 #include "quantity.hpp"
@@ -240,7 +240,8 @@ std::optional<Section> Reader::subsection(const Section& top, std::string_view n
 // The entries of a top-level list; reports a missing or empty list.
 std::vector<YAML::Node> Reader::list(const Section& top, std::string_view name, std::string_view hint) {
   const Field* field = top.find(name);
-  const YAML::Mark at = field ? field->value_mark() : top.mark;
+  // A missing section has no place in the file to point at.
+  const YAML::Mark at = field ? field->value_mark() : YAML::Mark::null_mark();
   if (field && !field->value.IsNull() && !field->value.IsSequence()) {
     error(at, in_quotes(name) + " must be a list of '- ' entries", std::string(hint));
     return {};
@@ -428,7 +429,7 @@ std::optional<std::string> Reader::input_file(const Field& field) {
   else
     reason = std::generic_category().message(errno);
   if (!reason.empty())
-    error(field.value_mark(), "cannot read " + field.name + " file " + in_quotes(*resolved) + ": " + reason,
+    error(field.value_mark(), "cannot read " + field.name + " " + in_quotes(*resolved) + ": " + reason,
           "relative paths start from " + base_dir_.string() +
               "; check the path and that the proxy's user may read the file");
   return resolved;

@@ -88,7 +88,7 @@ struct Tap {
 };
 
 struct Config {
-  std::string source_path;
+  std::string source_path;  // the file read, as an absolute path
   std::vector<Listener> listeners;
   std::vector<Upstream> upstreams;
   std::vector<Route> routes;
