@@ -31,13 +31,23 @@
 //    keeps following either way.
 //  * A FETCH with a body item that turns out malformed yields CaptureSkipped,
 //    for the same reason; malformed responses without a body are ignored.
+//  * A mailbox name the codec could not keep (a literal over max_line, a cut
+//    command) is reported as "": the selection still changes.
+//
+// Memory is bounded by design, whatever the peers send: per direction one
+// line buffer (at most max_line, given back above 64 KiB) and one body being
+// captured (at most capture_max, reserved once from the literal's size);
+// APPEND bodies awaiting their tagged OK share capture_max; commands awaiting
+// completion are charged against a fixed budget, past which the tap stops.
+// Literal bytes are copied with one append per chunk or only counted, lines
+// are found with memchr, and nesting of any depth is a counter.
 
 #include "imap_codec.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <deque>
+#include <list>
 #include <limits>
 #include <optional>
 #include <string>
@@ -63,7 +73,7 @@ constexpr std::size_t kMaxTag = 256;
 constexpr std::size_t kPendingBudget = 4 * 1024 * 1024;
 // The text buffer keeps its capacity between messages up to this size;
 // beyond it, a message's end gives the memory back.
-constexpr std::size_t kRetainedCapacity = 64 * 1024;
+constexpr std::size_t kRetainedCapacity = 1024;
 
 constexpr const char* kTooLarge = "larger than capture limit";
 constexpr const char* kOverBudget = "pending APPEND data beyond capture limit";
@@ -72,6 +82,10 @@ constexpr const char* kCommandTooLong = "command longer than line limit";
 constexpr const char* kMalformedFetch = "malformed FETCH response";
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// What ends an atom: SP, parentheses, a double quote.  (Not strchr: it would
+// also match a NUL, which is just another byte inside an atom here.)
+bool is_delimiter(char c) { return c == ' ' || c == '(' || c == ')' || c == '"'; }
 
 char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
@@ -133,7 +147,7 @@ class Cursor {
   // double quote.  Empty when the cursor is on one of those.
   std::string_view word() {
     const std::size_t start = pos_;
-    while (pos_ < text_.size() && std::strchr(" ()\"", text_[pos_]) == nullptr) ++pos_;
+    while (pos_ < text_.size() && !is_delimiter(text_[pos_])) ++pos_;
     return text_.substr(start, pos_ - start);
   }
 
@@ -468,17 +482,19 @@ class CommandParser {
   void segment(std::string_view text, bool cut) {
     Cursor cursor(text);
     if (step_ == Step::Start) parse_start(cursor);
-    while (!cursor.at_end()) {
-      const Step before = step_;
+    // Each step parses until the text ends or it hands over to another step.
+    bool more = true;
+    while (more && !cursor.at_end()) {
       switch (step_) {
         case Step::Mailbox: parse_mailbox(cursor); break;
         case Step::AppendOptions: parse_append_options(cursor); break;
         case Step::Catenate: parse_catenate(cursor); break;
-        default: return;  // nothing more to learn from this text
+        default: more = false; break;  // nothing more to learn from this text
       }
-      if (step_ == before && !cursor.at_end()) break;  // waiting for a literal
     }
-    if (cut && step_ != Step::Malformed) {
+    // Cut text may look malformed only because it was cut: a command we
+    // track still gets its completion, with its arguments unknown.
+    if (cut && (step_ != Step::Malformed || command_.verb != Verb::Other)) {
       command_.cut = true;
       command_.mailbox.name.clear();
       step_ = Step::Rest;
@@ -518,20 +534,14 @@ class CommandParser {
       return std::nullopt;
     }
     Command done = std::move(command_);
-    command_ = Command{};
-    flags_.clear();
-    have_flags_ = false;
-    step_ = Step::Start;
+    start_over();
     return done;
   }
 
   // Drops the command in progress and the APPEND data it held.
   void reset() {
     budget_.append_bytes -= command_.captured_bytes();
-    command_ = Command{};
-    flags_.clear();
-    have_flags_ = false;
-    step_ = Step::Start;
+    start_over();
   }
 
  private:
@@ -546,12 +556,19 @@ class CommandParser {
     Malformed,       // nothing to track
   };
 
+  void start_over() {
+    command_ = Command{};
+    flags_.clear();
+    have_flags_ = false;
+    step_ = Step::Start;
+  }
+
   void parse_start(Cursor& cursor) {
     const std::string_view tag = cursor.word();
     const bool ok = valid_tag(tag) && cursor.eat(' ');
     // The tag is kept even when invalid, to recognise a refusal of this
     // command's synchronizing literal.
-    command_.tag.assign(tag.substr(0, std::min(tag.size(), budget_.max_line)));
+    command_.tag.assign(tag);
     const std::string_view name = ok ? cursor.word() : std::string_view{};
     if (name.empty()) {
       step_ = Step::Malformed;
@@ -601,28 +618,22 @@ class CommandParser {
 
   // append-opts = [SP flag-list] [SP date-time], then the message data.
   void parse_append_options(Cursor& cursor) {
-    cursor.skip_spaces();
-    if (cursor.at_end()) return;  // the message literal follows, or the command ends
-    if (cursor.peek() == '(') {
-      if (have_flags_ || !cursor.flag_list(flags_)) step_ = Step::Malformed;
-      have_flags_ = true;
-      return;
-    }
-    if (cursor.peek() == '"') {  // date-time
-      if (!cursor.quoted(nullptr)) step_ = Step::Malformed;
-      return;
-    }
-    if (iequals(cursor.word(), "CATENATE")) {
+    while (step_ == Step::AppendOptions) {
       cursor.skip_spaces();
-      if (!cursor.eat('(')) {
-        step_ = Step::Malformed;
-        return;
+      if (cursor.at_end()) return;  // the message literal follows, or the command ends
+      if (cursor.peek() == '(') {
+        if (have_flags_ || !cursor.flag_list(flags_)) step_ = Step::Malformed;
+        have_flags_ = true;
+      } else if (cursor.peek() == '"') {  // date-time
+        if (!cursor.quoted(nullptr)) step_ = Step::Malformed;
+      } else if (iequals(cursor.word(), "CATENATE")) {
+        cursor.skip_spaces();
+        catenate_depth_ = 1;
+        step_ = cursor.eat('(') ? Step::Catenate : Step::Malformed;
+      } else {
+        step_ = Step::Malformed;  // UTF8 (RFC 6855) and other append extensions
       }
-      catenate_depth_ = 1;
-      step_ = Step::Catenate;
-      return;
     }
-    step_ = Step::Malformed;  // UTF8 (RFC 6855) and other append extensions
   }
 
   // CATENATE (TEXT {n} URL "..." ...): a message assembled by the server.
@@ -676,7 +687,6 @@ class CommandParser {
 
 // What a FETCH response told us, gathered item by item.
 struct FetchResult {
-  std::uint32_t seq = 0;
   std::uint32_t uid = 0;
   bool has_flags = false;
   std::vector<std::string> flags;
@@ -707,7 +717,7 @@ class ResponseParser {
   bool cut() const { return cut_; }
   bool fetch_complete() const { return step_ == FetchStep::Done; }
   FetchResult& fetch() { return fetch_; }
-  std::uint32_t expunged_seq() const { return fetch_.seq; }
+  std::uint32_t seq() const { return seq_; }  // of a FETCH or EXPUNGE
   const std::string& vanished() const { return text_; }
   bool earlier() const { return earlier_; }
   std::uint32_t uidvalidity() const { return uidvalidity_; }
@@ -719,10 +729,10 @@ class ResponseParser {
 
   void segment(std::string_view text, bool cut) {
     if (cut_) return;  // nothing after a cut is parsed
+    cut_ = cut;
     Cursor cursor(text);
     if (kind_ == Kind::Start) parse_start(cursor);
     if (kind_ == Kind::Fetch) parse_fetch(cursor);
-    cut_ = cut;
   }
 
   std::string* literal_begin(std::uint64_t size) {
@@ -746,7 +756,7 @@ class ResponseParser {
     step_ = FetchStep::Item;
     fetch_ = FetchResult{};
     earlier_ = closed_ = read_only_ = false;
-    uidvalidity_ = 0;
+    seq_ = uidvalidity_ = 0;
     text_.clear();
   }
 
@@ -824,17 +834,21 @@ class ResponseParser {
       cursor.skip_spaces();
       if (!cursor.eat('(')) return;
       kind_ = Kind::Fetch;
-      fetch_.seq = *number;
+      seq_ = *number;
       step_ = FetchStep::Item;
     } else if (iequals(what, "EXPUNGE")) {
       cursor.skip_spaces();
       if (!cursor.at_end()) return;
       kind_ = Kind::Expunge;
-      fetch_.seq = *number;
+      seq_ = *number;
     }
   }
 
   void parse_vanished(Cursor& cursor) {
+    if (cut_) {  // the uid set was cut: reported as lost events
+      kind_ = Kind::Vanished;
+      return;
+    }
     cursor.skip_spaces();
     if (cursor.eat('(')) {
       if (!iequals(cursor.word(), "EARLIER") || !cursor.eat(')')) return;
@@ -896,22 +910,21 @@ class ResponseParser {
 
   // Which item the name is; body items carry the name the events use.
   void classify(std::string_view name) {
+    // BODY[]<0>, BODY[HEADER], BODY[1], RFC822.SIZE, ENVELOPE, MODSEQ...
+    item_ = Item::Other;
     body_name_ = nullptr;
     if (iequals(name, "UID")) {
       item_ = Item::Uid;
     } else if (iequals(name, "FLAGS")) {
       item_ = Item::Flags;
-    } else if (iequals(name, "BODY[]")) {
-      body_name_ = "BODY[]";
-    } else if (iequals(name, "RFC822")) {
-      body_name_ = "RFC822";
-    } else if (iequals(name, "BINARY[]")) {
-      body_name_ = "BINARY[]";
     } else {
-      // BODY[]<0>, BODY[HEADER], BODY[1], RFC822.SIZE, ENVELOPE, MODSEQ...
-      item_ = Item::Other;
+      for (const char* body : {"BODY[]", "RFC822", "BINARY[]"}) {
+        if (iequals(name, body)) {
+          item_ = Item::Body;
+          body_name_ = body;
+        }
+      }
     }
-    if (body_name_ != nullptr) item_ = Item::Body;
   }
 
   void parse_value(Cursor& cursor) {
@@ -990,6 +1003,7 @@ class ResponseParser {
   std::uint64_t depth_ = 0;
   FetchResult fetch_;
   // Other responses
+  std::uint32_t seq_ = 0;
   bool earlier_ = false;
   bool closed_ = false;
   bool read_only_ = false;
@@ -1027,7 +1041,7 @@ class Session {
  public:
   Session(CodecLimits limits, tap::EventSink& sink)
       : sink_(sink),
-        budget_{limits.capture_max, std::max<std::size_t>(limits.max_line, 1)},
+        budget_{limits.capture_max, limits.max_line, 0},
         client_framer_(budget_.max_line),
         server_framer_(budget_.max_line),
         command_(budget_),
@@ -1035,15 +1049,19 @@ class Session {
 
   void feed_client(std::string_view bytes) {
     ClientSide side{*this};
-    client_framer_.feed(bytes, side);
+    guarded([&] { client_framer_.feed(bytes, side); });
   }
 
   void feed_server(std::string_view bytes) {
     ServerSide side{*this};
-    server_framer_.feed(bytes, side);
+    guarded([&] { server_framer_.feed(bytes, side); });
   }
 
   bool following() const { return following_; }
+
+  // The parsers hold references into the session.
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
  private:
   // Framer handlers: one per direction, forwarding to the parsers.
@@ -1117,7 +1135,7 @@ class Session {
         } else {
           tap::Expunged event;
           event.mailbox = selected_;
-          event.seq = response_.expunged_seq();
+          event.seq = response_.seq();
           sink_.emit(std::move(event));
         }
         break;
@@ -1149,7 +1167,7 @@ class Session {
     FetchResult& f = response_.fetch();
     if (response_.cut() || !response_.fetch_complete()) {
       if (f.item != nullptr) {
-        skipped(f.seq, f.uid, f.size, response_.cut() ? kLineTooLong : kMalformedFetch);
+        skipped(f.uid, f.size, response_.cut() ? kLineTooLong : kMalformedFetch);
       } else if (response_.cut()) {
         lost(kLineTooLong);
       }
@@ -1158,7 +1176,7 @@ class Session {
     if (f.item != nullptr && f.captured) {
       tap::MessageFetched event;
       event.mailbox = selected_;
-      event.seq = f.seq;
+      event.seq = response_.seq();
       event.uid = f.uid;
       event.has_flags = f.has_flags;
       event.flags = std::move(f.flags);
@@ -1168,11 +1186,11 @@ class Session {
       return;
     }
     // Flags still matter when the body could not be kept.
-    if (f.item != nullptr) skipped(f.seq, f.uid, f.size, kTooLarge);
+    if (f.item != nullptr) skipped(f.uid, f.size, kTooLarge);
     if (f.has_flags) {
       tap::FlagsChanged event;
       event.mailbox = selected_;
-      event.seq = f.seq;
+      event.seq = response_.seq();
       event.uid = f.uid;
       event.flags = std::move(f.flags);
       sink_.emit(std::move(event));
@@ -1283,10 +1301,10 @@ class Session {
     }
   }
 
-  void skipped(std::uint32_t seq, std::uint32_t uid, std::uint64_t size, const char* reason) {
+  void skipped(std::uint32_t uid, std::uint64_t size, const char* reason) {
     tap::CaptureSkipped event;
     event.mailbox = selected_;
-    event.seq = seq;
+    event.seq = response_.seq();
     event.uid = uid;
     event.size = size;
     event.reason = reason;
@@ -1310,17 +1328,45 @@ class Session {
     event.mailbox = selected_;
     event.reason = reason;
     following_ = false;
+    release();
+    sink_.emit(std::move(event));
+  }
+
+  // The relay must never see an exception from its tap: a failed
+  // allocation or a throwing sink ends the tapping, not the session.
+  template <class Work>
+  void guarded(Work work) {
+    try {
+      work();
+    } catch (...) {
+      following_ = false;
+      release();
+      try {
+        tap::Gap event;
+        event.mailbox = selected_;
+        event.reason = "internal error";
+        sink_.emit(std::move(event));
+      } catch (...) {
+        // Nothing more can be said; following() tells the rest.
+      }
+    }
+  }
+
+  void release() {
     pending_.clear();
     command_.reset();
     response_.reset();
-    sink_.emit(std::move(event));
+    client_framer_.abandon();
+    server_framer_.abandon();
   }
 
   tap::EventSink& sink_;
   Budget budget_;
   bool following_ = true;
   MailboxRef selected_;          // where untagged responses belong
-  std::deque<Command> pending_;  // tracked commands awaiting completion, in send order
+  // Tracked commands awaiting completion, in send order.  A list: an empty
+  // std::deque already allocates a block, and most sessions have none pending.
+  std::list<Command> pending_;
   std::size_t pending_bytes_ = 0;
   bool sync_wait_ = false;     // the client announced a synchronizing literal; no "+" yet
   bool expect_done_ = false;   // an IDLE is running: the next client line is DONE
@@ -1334,11 +1380,12 @@ class Session {
 }  // namespace
 
 struct ImapCodec::State {
+  State(CodecLimits limits, tap::EventSink& sink) : session(limits, sink) {}
   Session session;
 };
 
 ImapCodec::ImapCodec(CodecLimits limits, tap::EventSink& sink)
-    : state_(std::make_unique<State>(State{Session(limits, sink)})) {}
+    : state_(std::make_unique<State>(limits, sink)) {}
 
 ImapCodec::~ImapCodec() = default;
 
