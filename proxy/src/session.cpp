@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "buffer_pool.hpp"
 #include "capability_filter.hpp"
 #include "imap_codec.hpp"
@@ -133,14 +135,21 @@ asio::awaitable<Session::Outcome> Session::greet_and_log_in() {
 
 // Reads one command: its lines and the literals between them.  Sends "+"
 // for synchronizing literals.  False when the connection should end.
+// GCC 12 miscompiles co_await inside ?: and && operands and inside loops
+// with block-scoped locals, so the coroutines below keep each co_await a
+// statement of its own and their locals at function scope.
 asio::awaitable<bool> Session::read_command(Preauth& state, imap::CommandText& command) {
   const config::Limits& limits = runtime_.config->limits;
   command.lines.clear();
   command.literals.clear();
   std::string line;
-  std::size_t literal_bytes = 0;
+  std::string refusal;
+  std::optional<imap::LiteralMarker> marker;
+  std::uint64_t literal_bytes = 0;
+  LineReader::Status status = LineReader::Status::ok;
+  bool sent = false;
   for (;;) {
-    const auto status = co_await state.reader.read_line(client_, line);
+    status = co_await state.reader.read_line(client_, line);
     if (status == LineReader::Status::closed) {
       end_reason_ = "client closed the connection";
       co_return false;
@@ -150,35 +159,42 @@ asio::awaitable<bool> Session::read_command(Preauth& state, imap::CommandText& c
       co_await reply("* BYE Command line too long.\r\n");
       co_return false;
     }
-    const auto marker = imap::trailing_literal(line);
+    marker = imap::trailing_literal(line);
     command.lines.push_back(std::move(line));
     line.clear();
     if (!marker) co_return true;
 
-    const std::string_view first = command.lines.front();
-    const std::string tag(first.substr(0, first.find(' ')));
-    literal_bytes += marker->size;
-    if (literal_bytes > limits.preauth_literal || command.literals.size() >= kMaxLiterals) {
-      if (!marker->synchronizing) {
-        // The client is already sending the data: the stream cannot be followed.
-        end_reason_ = "literal too large";
-        co_await reply("* BYE Literal too large.\r\n");
-        co_return false;
-      }
-      co_await reply((imap::is_valid_tag(tag) ? tag : std::string("*")) + " BAD Literal too large.\r\n");
+    const bool too_large = marker->size > limits.preauth_literal - std::min<std::uint64_t>(literal_bytes, limits.preauth_literal) ||
+                           command.literals.size() >= kMaxLiterals;
+    if (too_large && !marker->synchronizing) {
+      // The client is already sending the data: the stream cannot be followed.
+      end_reason_ = "literal too large";
+      co_await reply("* BYE Literal too large.\r\n");
+      co_return false;
+    }
+    if (too_large) {
+      const std::string_view first = command.lines.front();
+      refusal = std::string(first.substr(0, first.find(' ')));
+      if (!imap::is_valid_tag(refusal)) refusal = "*";
+      refusal += " BAD Literal too large.\r\n";
+      sent = co_await reply(refusal);
+      if (!sent) co_return false;
       command.lines.clear();
       command.literals.clear();
       literal_bytes = 0;
       continue;
     }
-    if (marker->synchronizing && !co_await reply("+ Ready for literal data\r\n")) co_return false;
-    std::string data;
-    if (co_await state.reader.read_exact(client_, static_cast<std::size_t>(marker->size), data) !=
-        LineReader::Status::ok) {
+    literal_bytes += marker->size;
+    if (marker->synchronizing) {
+      sent = co_await reply("+ Ready for literal data\r\n");
+      if (!sent) co_return false;
+    }
+    command.literals.emplace_back();
+    status = co_await state.reader.read_exact(client_, static_cast<std::size_t>(marker->size), command.literals.back());
+    if (status != LineReader::Status::ok) {
       end_reason_ = "client closed the connection";
       co_return false;
     }
-    command.literals.push_back(std::move(data));
   }
 }
 
@@ -198,7 +214,8 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
       co_await reply("* BYE Too many invalid commands.\r\n");
       co_return false;
     }
-    co_return co_await reply((tag.empty() ? std::string("*") : tag) + " BAD " + parsed.error + ".\r\n");
+    const std::string refusal = (tag.empty() ? std::string("*") : tag) + " BAD " + parsed.error + ".\r\n";
+    co_return co_await reply(refusal);
   }
   state.invalid_commands = 0;
   const std::string& name = parsed.command.name;
@@ -294,11 +311,17 @@ asio::awaitable<bool> Session::authenticate(Preauth& state, const std::string& t
   Credentials credentials;
   if (mechanism == "LOGIN") {
     // Challenges are "Username:" and "Password:", base64-encoded.
-    if (!have_initial && !co_await sasl_step(state, "VXNlcm5hbWU6", initial, tag)) co_return true;
+    if (!have_initial) {
+      const bool answered = co_await sasl_step(state, "VXNlcm5hbWU6", initial, tag);
+      if (!answered) co_return true;
+    }
     credentials.user = std::move(initial);
     if (!co_await sasl_step(state, "UGFzc3dvcmQ6", credentials.password, tag)) co_return true;
   } else {
-    if (!have_initial && !co_await sasl_step(state, "", initial, tag)) co_return true;
+    if (!have_initial) {
+      const bool answered = co_await sasl_step(state, "", initial, tag);
+      if (!answered) co_return true;
+    }
     if (mechanism == "PLAIN") {
       auto plain = sasl::parse_plain(initial);
       wipe_secret(initial);
@@ -389,6 +412,7 @@ void Session::start_relay() {
   to_server_.toward_server = true;
   to_client_.from = &upstream_->stream;
   to_client_.to = &client_;
+  // Plain reads are attempted only after readiness; they must not block.
   for (Pipe* pipe : {&to_server_, &to_client_}) {
     if (!pipe->from->is_tls()) pipe->from->socket().non_blocking(true);
   }
@@ -410,20 +434,28 @@ void Session::start_relay() {
 void Session::read_next(Pipe& pipe) {
   if (finished_) return;
   auto self = shared_from_this();
-  if (!pipe.from->is_tls()) {
-    // Wait without a buffer: an idle session holds none.
-    pipe.from->socket().async_wait(tcp::socket::wait_read,
-                                   [self, &pipe](error_code ec) { self->on_readable(pipe, ec); });
+  if (pipe.from->has_buffered_input()) {
+    // TLS already holds the next bytes: read them now.
+    pipe.buffer = PooledBuffer::borrow();
+    pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
+                               [self, &pipe](error_code ec, std::size_t n) { self->on_read(pipe, ec, n); });
     return;
   }
-  if (!pipe.buffer) pipe.buffer = PooledBuffer::borrow();
-  pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
-                             [self, &pipe](error_code ec, std::size_t n) { self->on_read(pipe, ec, n); });
+  // Wait without a buffer: an idle session holds none.
+  pipe.from->socket().async_wait(tcp::socket::wait_read,
+                                 [self, &pipe](error_code ec) { self->on_readable(pipe, ec); });
 }
 
 void Session::on_readable(Pipe& pipe, error_code ec) {
   if (ec) return finish(pipe.toward_server ? "client connection error" : "server connection error");
   pipe.buffer = PooledBuffer::borrow();
+  if (pipe.from->is_tls()) {
+    pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
+                               [self = shared_from_this(), &pipe](error_code read_ec, std::size_t n) {
+                                 self->on_read(pipe, read_ec, n);
+                               });
+    return;
+  }
   const std::size_t n = pipe.from->socket().read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()), ec);
   if (ec == asio::error::would_block) {
     pipe.buffer.release();
@@ -463,7 +495,7 @@ void Session::forward(Pipe& pipe, std::string_view bytes) {
 void Session::on_written(Pipe& pipe, error_code ec) {
   pipe.writing = false;
   if (ec) return finish(pipe.toward_server ? "server connection broke" : "client connection broke");
-  if (!pipe.from->is_tls()) pipe.buffer.release();
+  pipe.buffer.release();
   std::string& login_leftover = pipe.toward_server ? client_pending_ : upstream_pending_;
   if (!login_leftover.empty()) std::string().swap(login_leftover);
   read_next(pipe);

@@ -60,7 +60,7 @@ class Session final : public tap::EventSink, public std::enable_shared_from_this
     Stream* from = nullptr;
     Stream* to = nullptr;
     bool toward_server = false;
-    PooledBuffer buffer;  // plain: only while bytes are in flight
+    PooledBuffer buffer;  // only while bytes are in flight
     std::vector<asio::const_buffer> pieces;
     bool writing = false;
   };

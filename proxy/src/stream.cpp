@@ -33,40 +33,60 @@ asio::awaitable<error_code> Stream::start_tls_client(asio::ssl::context& context
   co_return ec;
 }
 
+bool Stream::has_buffered_input() {
+  if (!tls_) return false;
+  SSL* ssl = tls_->native_handle();
+  // Asio hands whole socket reads to OpenSSL through a BIO pair; what
+  // OpenSSL has not consumed yet waits in that BIO.
+  return SSL_has_pending(ssl) == 1 || BIO_pending(SSL_get_rbio(ssl)) > 0;
+}
+
 void Stream::close() {
   error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);
   socket().close(ignored);
 }
 
-asio::awaitable<bool> LineReader::fill(Stream& stream) {
-  char chunk[4096];
-  auto [ec, n] = co_await stream.read_some(asio::buffer(chunk));
-  if (ec || n == 0) co_return false;
-  buffer_.append(chunk, n);
-  co_return true;
-}
+namespace {
+constexpr std::size_t kReadChunk = 4096;
+}  // namespace
 
+// The socket reads are written out in each coroutine rather than shared
+// through a nested one: GCC 12 resumed the wrong frame after a nested
+// coroutine that looped over co_await returned (seen as SIGILL in
+// read_exact on a LOGIN with literals).
 asio::awaitable<LineReader::Status> LineReader::read_line(Stream& stream, std::string& line) {
   std::size_t searched = 0;
+  std::size_t nl = std::string::npos;
+  error_code ec;
+  std::size_t n = 0;
   for (;;) {
-    const std::size_t nl = buffer_.find('\n', searched);
-    if (nl != std::string::npos) {
-      const std::size_t end = (nl > 0 && buffer_[nl - 1] == '\r') ? nl - 1 : nl;
-      if (end > max_line_) co_return Status::too_long;
-      line.assign(buffer_, 0, end);
-      buffer_.erase(0, nl + 1);
-      co_return Status::ok;
-    }
+    nl = buffer_.find('\n', searched);
+    if (nl != std::string::npos) break;
     if (buffer_.size() > max_line_ + 1) co_return Status::too_long;
     searched = buffer_.size();
-    if (!co_await fill(stream)) co_return Status::closed;
+    buffer_.resize(searched + kReadChunk);
+    std::tie(ec, n) = co_await stream.read_some(asio::buffer(buffer_.data() + searched, kReadChunk));
+    buffer_.resize(searched + (ec ? 0 : n));
+    if (ec || n == 0) co_return Status::closed;
   }
+  const std::size_t end = (nl > 0 && buffer_[nl - 1] == '\r') ? nl - 1 : nl;
+  if (end > max_line_) co_return Status::too_long;
+  line.assign(buffer_, 0, end);
+  buffer_.erase(0, nl + 1);
+  co_return Status::ok;
 }
 
 asio::awaitable<LineReader::Status> LineReader::read_exact(Stream& stream, std::size_t count, std::string& out) {
+  error_code ec;
+  std::size_t n = 0;
+  std::size_t have = 0;
   while (buffer_.size() < count) {
-    if (!co_await fill(stream)) co_return Status::closed;
+    have = buffer_.size();
+    buffer_.resize(have + kReadChunk);
+    std::tie(ec, n) = co_await stream.read_some(asio::buffer(buffer_.data() + have, kReadChunk));
+    buffer_.resize(have + (ec ? 0 : n));
+    if (ec || n == 0) co_return Status::closed;
   }
   out.assign(buffer_, 0, count);
   buffer_.erase(0, count);

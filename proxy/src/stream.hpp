@@ -56,6 +56,11 @@ class Stream {
     return async_write(buffers, asio::as_tuple(asio::use_awaitable));
   }
 
+  // True when TLS already holds received bytes (decrypted or not) that a
+  // read would return without touching the socket; waiting for the socket
+  // to become readable would then miss them.
+  bool has_buffered_input();
+
   // Closes the TCP connection (no TLS close_notify: the peer sees EOF).
   void close();
 
@@ -82,8 +87,6 @@ class LineReader {
   void discard_buffered() { buffer_.clear(); }
 
  private:
-  asio::awaitable<bool> fill(Stream& stream);
-
   std::size_t max_line_;
   std::string buffer_;
 };

@@ -180,13 +180,18 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamTarget& target, st
 namespace {
 
 // Sends LOGIN with each argument quoted, or as a literal when it has to be
-// (waiting for the server's "+" unless LITERAL+ allows otherwise).
+// (waiting for the server's "+" unless LITERAL+ allows otherwise).  Each
+// co_await is a statement of its own: GCC 12 miscompiles co_await inside
+// && and ?: operands.
 asio::awaitable<bool> send_login_command(UpstreamLink& link, const Credentials& credentials,
                                          std::string& early_completion) {
   const bool literal_plus = link.has_capability("LITERAL+");
   std::string pending = std::string(kLoginTag) + " LOGIN";
+  std::string encoded;
+  std::string line;
+  error_code ec;
   for (const std::string* arg : {&credentials.user, &credentials.password}) {
-    std::string encoded = imap::quote_or_literal(*arg, literal_plus);
+    encoded = imap::quote_or_literal(*arg, literal_plus);
     const std::size_t crlf = encoded.find("\r\n");
     if (encoded.front() != '{' || crlf == std::string::npos) {
       pending += " " + encoded;
@@ -195,26 +200,32 @@ asio::awaitable<bool> send_login_command(UpstreamLink& link, const Credentials& 
     }
     // Literal: the line up to its marker goes first.
     pending += " " + encoded.substr(0, crlf + 2);
-    bool ok = !co_await send(link.stream, pending);
+    ec = co_await send(link.stream, pending);
     wipe_secret(pending);
-    if (ok && !literal_plus) {
-      std::string line;
-      ok = co_await link.reader.read_line(link.stream, line) == LineReader::Status::ok;
-      if (ok && has_tag(line, kLoginTag)) {
+    if (ec) break;
+    if (!literal_plus) {
+      const auto status = co_await link.reader.read_line(link.stream, line);
+      if (status != LineReader::Status::ok) break;
+      if (has_tag(line, kLoginTag)) {
         early_completion = std::move(line);  // refused before the literal
         wipe_secret(encoded);
         co_return true;
       }
-      ok = ok && line.starts_with("+");
+      if (!line.starts_with("+")) break;
     }
-    ok = ok && !co_await send(link.stream, std::string_view(encoded).substr(crlf + 2));
+    ec = co_await send(link.stream, std::string_view(encoded).substr(crlf + 2));
     wipe_secret(encoded);
-    if (!ok) co_return false;
+    if (ec) break;
+  }
+  if (!encoded.empty() || ec) {
+    wipe_secret(encoded);
+    wipe_secret(pending);
+    co_return false;
   }
   pending += "\r\n";
-  const bool ok = !co_await send(link.stream, pending);
+  ec = co_await send(link.stream, pending);
   wipe_secret(pending);
-  co_return ok;
+  co_return !ec;
 }
 
 // AUTHENTICATE with one initial response, inline (SASL-IR) or after "+".
@@ -223,25 +234,31 @@ asio::awaitable<bool> send_authenticate(UpstreamLink& link, std::string_view mec
   std::string payload = sasl::base64_encode(response);
   wipe_secret(response);
   if (payload.empty()) payload = "=";  // RFC 4959: an empty initial response
-  bool ok;
+  std::string command = std::string(kLoginTag) + " AUTHENTICATE " + std::string(mechanism);
+  std::string line;
+  error_code ec;
+  bool sent = false;
   if (link.has_capability("SASL-IR")) {
-    std::string command = std::string(kLoginTag) + " AUTHENTICATE " + std::string(mechanism) + " " + payload + "\r\n";
-    ok = !co_await send(link.stream, command);
-    wipe_secret(command);
+    command += " " + payload + "\r\n";
+    ec = co_await send(link.stream, command);
+    sent = !ec;
   } else {
-    ok = !co_await send(link.stream, std::string(kLoginTag) + " AUTHENTICATE " + std::string(mechanism) + "\r\n");
-    std::string line;
-    ok = ok && co_await link.reader.read_line(link.stream, line) == LineReader::Status::ok;
-    if (ok && has_tag(line, kLoginTag)) {
+    command += "\r\n";
+    ec = co_await send(link.stream, command);
+    LineReader::Status status = LineReader::Status::closed;
+    if (!ec) status = co_await link.reader.read_line(link.stream, line);
+    if (status == LineReader::Status::ok && has_tag(line, kLoginTag)) {
       early_completion = std::move(line);
-      wipe_secret(payload);
-      co_return true;
+      sent = true;
+    } else if (status == LineReader::Status::ok && line.starts_with("+")) {
+      payload += "\r\n";
+      ec = co_await send(link.stream, payload);
+      sent = !ec;
     }
-    payload += "\r\n";
-    ok = ok && line.starts_with("+") && !co_await send(link.stream, payload);
   }
+  wipe_secret(command);
   wipe_secret(payload);
-  co_return ok;
+  co_return sent;
 }
 
 std::string filtered(std::string_view line) {

@@ -4,9 +4,11 @@ lodestone process on loopback, for tests that drive them with real clients.
 Each test module gets its own Dovecot BASEPORT (passed by CTest as
 LODESTONE_PEERS_BASE) so modules can run in parallel.
 """
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PEERS = ROOT / "tests" / "peers"
 LODESTONE = os.environ.get("LODESTONE_BIN", str(ROOT / "build" / "proxy" / "lodestone"))
 USERS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw", "dave": "davepw"}
+# Set LODESTONE_KEEP_TEST_DIRS=1 to keep logs and mail for a post-mortem.
+KEEP_DIRS = os.environ.get("LODESTONE_KEEP_TEST_DIRS") == "1"
+
+
+def remove_at_exit(path):
+    if not KEEP_DIRS:
+        atexit.register(shutil.rmtree, str(path), True)
 
 
 def free_port():
@@ -37,6 +46,8 @@ class Peers:
     def __init__(self, base=None):
         self.base = int(base or os.environ.get("LODESTONE_PEERS_BASE", "21000"))
         self.dir = tempfile.mkdtemp(prefix="lodestone-peers-", dir="/tmp")
+        remove_at_exit(self.dir)
+        atexit.register(self.stop)  # runs before the removal (atexit is LIFO)
         out = subprocess.run([str(PEERS / "start"), self.dir, str(self.base)], check=True,
                              capture_output=True, text=True).stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
@@ -54,6 +65,7 @@ class Proxy:
 
     def __init__(self, peers, upstream_tls="none", listeners=None, routes=None, extra="", upstreams=None):
         self.dir = Path(tempfile.mkdtemp(prefix="lodestone-proxy-"))
+        remove_at_exit(self.dir)
         certs = self.dir / "certs"
         subprocess.run([LODESTONE, "cert", "dev", "--out", str(certs)], check=True, capture_output=True)
         self.ca = str(certs / "ca.pem")
@@ -89,6 +101,7 @@ threads: 2
         with open(self.output, "wb") as output:
             self.process = subprocess.Popen([LODESTONE, "run", "--config", str(self.config)],
                                             stdout=output, stderr=subprocess.STDOUT)
+        atexit.register(self.kill)  # a test that failed before stop() leaves no process behind
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.log.exists() and "lodestone ready" in self.log.read_text(errors="replace"):
@@ -115,6 +128,11 @@ threads: 2
             if predicate(events) or time.time() > deadline:
                 return events
             time.sleep(0.05)
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self):
         if self.process.poll() is None:
