@@ -100,6 +100,7 @@ std::string render_config(const Config& config) {
   out << YAML::EndMap;
 
   put(out, "threads", config.threads);
+  put(out, "busy_poll_us", config.busy_poll_us);
   out << YAML::EndMap;
   return std::string(out.c_str()) + '\n';
 }

@@ -25,7 +25,7 @@ using namespace std::string_view_literals;
 using Names = std::span<const std::string_view>;
 
 constexpr std::array kTopKeys{"listeners"sv, "upstreams"sv, "routes"sv, "timeouts"sv,
-                              "limits"sv,    "logging"sv,   "tap"sv,    "threads"sv};
+                              "limits"sv,    "logging"sv,   "tap"sv,    "threads"sv, "busy_poll_us"sv};
 constexpr std::array kListenerKeys{"protocol"sv, "address"sv, "port"sv,
                                    "tls"sv,      "cert"sv,    "key"sv,
                                    "allow_plaintext_login"sv};
@@ -44,6 +44,7 @@ constexpr std::array kLogLevels{"trace"sv, "debug"sv, "info"sv, "warn"sv, "error
 
 constexpr std::size_t kMaxNameLength = 253;  // the longest DNS name
 constexpr std::uint64_t kMaxThreads = 1024;
+constexpr std::uint64_t kMaxBusyPollMicros = 10000;
 // A pre-auth line must hold at least a LOGIN command; a bare "64" meant as
 // KiB would otherwise lock everyone out.
 constexpr std::uint64_t kMinPreauthLine = 1024;
@@ -605,6 +606,8 @@ Config Reader::read(const YAML::Node& document) {
   if (auto found = subsection(*top, "tap", kTapKeys)) read_tap(*found, config.tap);
   if (const Field* field = top->find("threads"))
     if (auto threads = count(*field, 0, kMaxThreads)) config.threads = static_cast<unsigned>(*threads);
+  if (const Field* field = top->find("busy_poll_us"))
+    if (auto micros = count(*field, 0, kMaxBusyPollMicros)) config.busy_poll_us = static_cast<unsigned>(*micros);
   return config;
 }
 

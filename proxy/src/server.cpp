@@ -11,15 +11,16 @@ namespace lodestone::proxy {
 
 namespace {
 
-// One io_context per thread: a session lives on one thread, so nothing in a
-// session needs a lock or a strand.
 // Runs a context, polling for a short while after each burst of work before
 // blocking: a reply that arrives within the window is handled without the
 // thread being put to sleep and woken again, which on a VM costs more than
 // the relay itself.
-void run_polling(asio::io_context& context) {
+void run_polling(asio::io_context& context, std::chrono::microseconds window) {
+  if (window.count() == 0) {
+    context.run();
+    return;
+  }
   using clock = std::chrono::steady_clock;
-  constexpr auto window = std::chrono::microseconds(50);
   auto last_work = clock::now();
   while (!context.stopped()) {
     if (context.poll() > 0) {
@@ -31,9 +32,11 @@ void run_polling(asio::io_context& context) {
   }
 }
 
+// One io_context per thread: a session lives on one thread, so nothing in a
+// session needs a lock or a strand.
 class ThreadedContexts {
  public:
-  explicit ThreadedContexts(unsigned count) {
+  ThreadedContexts(unsigned count, std::chrono::microseconds busy_poll) : busy_poll_(busy_poll) {
     for (unsigned i = 0; i < count; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
   asio::io_context& first() { return *contexts_.front(); }
@@ -44,9 +47,9 @@ class ThreadedContexts {
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     for (auto& context : contexts_) guards.push_back(asio::make_work_guard(*context));
     for (std::size_t i = 1; i < contexts_.size(); ++i) {
-      threads.emplace_back([context = contexts_[i].get()] { run_polling(*context); });
+      threads.emplace_back([this, context = contexts_[i].get()] { run_polling(*context, busy_poll_); });
     }
-    run_polling(*contexts_.front());
+    run_polling(*contexts_.front(), busy_poll_);
     for (auto& t : threads) t.join();
   }
 
@@ -57,6 +60,7 @@ class ThreadedContexts {
  private:
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::size_t next_ = 0;
+  std::chrono::microseconds busy_poll_;
 };
 
 tcp::endpoint listen_endpoint(const config::Listener& listener) {
@@ -123,7 +127,7 @@ int run(const config::Config& config) {
   }
 
   const unsigned threads = config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-  ThreadedContexts contexts(threads);
+  ThreadedContexts contexts(threads, std::chrono::microseconds(config.busy_poll_us));
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   for (const auto& listener : listeners) {
     const auto endpoint = listen_endpoint(*listener.config);

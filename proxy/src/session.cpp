@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <optional>
@@ -220,6 +221,8 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
   state.invalid_commands = 0;
   const std::string& name = parsed.command.name;
   const auto& args = parsed.command.args;
+  // The command name only: arguments may be credentials.
+  spdlog::debug("s{} pre-auth command {} ({} argument(s))", id_, name.substr(0, 32), args.size());
 
   if (name == "CAPABILITY") {
     co_return co_await reply("* CAPABILITY " + capabilities() + "\r\n" + tag + " OK Capability completed.\r\n");
@@ -245,6 +248,7 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
       end_reason_ = "STARTTLS handshake failed: " + ec.message();
       co_return false;
     }
+    spdlog::debug("s{} STARTTLS done ({})", id_, SSL_get_version(client_.ssl()));
     co_return true;
   }
   if (name == "LOGIN") {
@@ -359,6 +363,9 @@ asio::awaitable<bool> Session::log_in(Preauth& state, const std::string& tag, Cr
                  connected.error);
     co_return co_await reply(tag + " NO [UNAVAILABLE] The mail server is unavailable, try again later.\r\n");
   }
+  SSL* upstream_ssl = connected.link->stream.ssl();
+  spdlog::debug("s{} upstream {} connected ({}, {} capabilities)", id_, upstream->name,
+                upstream_ssl ? SSL_get_version(upstream_ssl) : "no TLS", connected.link->capabilities.size());
   const LoginResult result = co_await replay_login(*connected.link, credentials, client_, state.reader, tag);
   switch (result.status) {
     case LoginStatus::ok:

@@ -48,7 +48,8 @@ void Stream::close() {
 }
 
 namespace {
-constexpr std::size_t kReadChunk = 4096;
+// Pre-auth lines are short; small reads keep the transient buffers small.
+constexpr std::size_t kReadChunk = 1024;
 }  // namespace
 
 // The socket reads are written out in each coroutine rather than shared
@@ -94,8 +95,10 @@ asio::awaitable<LineReader::Status> LineReader::read_exact(Stream& stream, std::
 }
 
 std::string LineReader::take_buffered() {
-  std::string out;
-  out.swap(buffer_);
+  // A copy sized to the content, and the read buffer freed: what is taken
+  // here can live as long as the session.
+  std::string out(buffer_);
+  std::string().swap(buffer_);
   return out;
 }
 

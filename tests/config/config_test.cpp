@@ -155,6 +155,7 @@ TEST_CASE("the minimal config loads with every default filled in") {
   CHECK(config.tap.enabled);
   CHECK(config.tap.event_log.empty());
   CHECK(config.threads == 0);
+  CHECK(config.busy_poll_us == 50);
 }
 
 TEST_CASE("allow_plaintext_login defaults to true on loopback addresses only") {
@@ -330,6 +331,7 @@ limits: {preauth_line: 1025, preauth_literal: 0, capture_max: 1GiB, event_queue:
 logging: {level: debug, file: "log file.txt"}
 tap: {enabled: false, event_log: events.jsonl}
 threads: 4
+busy_poll_us: 0
 )",
                                        name);
     const std::string rendered = render_config(config);
@@ -418,6 +420,7 @@ TEST_CASE("lodestone.yaml: valid apart from the certificates under /etc, and sho
   CHECK(config.logging == Logging{});
   CHECK(config.tap == Tap{});
   CHECK(config.threads == 0);
+  CHECK(config.busy_poll_us == Config{}.busy_poll_us);
 }
 
 TEST_CASE("diagnostics: YAML syntax errors") {

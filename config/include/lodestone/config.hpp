@@ -97,6 +97,9 @@ struct Config {
   Logging logging;
   Tap tap;
   unsigned threads = 0;  // I/O threads; 0 = number of cores
+  // After a burst of work an I/O thread polls this long before sleeping, so
+  // a reply arriving within it is relayed without a wake-up; 0 = never poll.
+  unsigned busy_poll_us = 50;
 
   bool operator==(const Config&) const = default;
 
