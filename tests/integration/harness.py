@@ -6,6 +6,7 @@ LODESTONE_PEERS_BASE) so modules can run in parallel.
 """
 import atexit
 import hashlib
+import imaplib
 import json
 import os
 import shutil
@@ -145,6 +146,32 @@ threads: 2
         return self.process.returncode
 
 
+def direct_login(peers, user="alice"):
+    """A logged-in imaplib connection straight to Dovecot (plain port)."""
+    imap = imaplib.IMAP4("127.0.0.1", peers.imap_port)
+    imap.login(user, USERS[user])
+    return imap
+
+
+def append_direct(peers, messages, user="alice", mailbox="INBOX"):
+    """Puts messages into a mailbox without going through the proxy."""
+    imap = direct_login(peers, user)
+    for message in messages:
+        imap.append(mailbox, None, None, message)
+    imap.logout()
+
+
+def stop_checked(proxy, extra_secrets=()):
+    """Stops a proxy, then asserts a clean exit and no secret in its log.
+    Returns the log text."""
+    code = proxy.stop()
+    log = proxy.log_text()
+    for secret in list(USERS.values()) + list(extra_secrets):
+        assert secret not in log, f"a secret ({secret[:3]}...) appears in the proxy log {proxy.log}"
+    assert code == 0, f"lodestone exited with {code}:\n{log[-4000:]}"
+    return log
+
+
 class ProxyTestCase(unittest.TestCase):
     """One Dovecot and one proxy for all tests of a module's class."""
 
@@ -162,12 +189,10 @@ class ProxyTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.proxy.stop()
-        cls.peers.stop()
-        log = cls.proxy.log_text()
-        for secret in USERS.values():
-            assert secret not in log, "a password appears in the proxy log"
-        assert code == 0, f"lodestone exited with {code}:\n{log}"
+        try:
+            stop_checked(cls.proxy)
+        finally:
+            cls.peers.stop()
 
 
 def run_tests():

@@ -1,22 +1,10 @@
 """Helpers shared by the integration modules (besides harness.py)."""
 import base64
-import imaplib
 import subprocess
 import tempfile
 from pathlib import Path
 
-from harness import LODESTONE, USERS
-
-
-def stop_checked(proxy, extra_secrets=()):
-    """Stops a proxy, then asserts a clean exit and no secret in its log.
-    Returns the log text."""
-    code = proxy.stop()
-    log = proxy.log_text()
-    for secret in list(USERS.values()) + list(extra_secrets):
-        assert secret not in log, f"a secret ({secret[:3]}...) appears in the proxy log {proxy.log}"
-    assert code == 0, f"lodestone exited with {code}:\n{log[-4000:]}"
-    return log
+from harness import LODESTONE
 
 
 def sasl_plain(user, password, authzid=""):
@@ -38,10 +26,3 @@ def other_ca():
     out = Path(tempfile.mkdtemp(prefix="lodestone-otherca-"))
     subprocess.run([LODESTONE, "cert", "dev", "--out", str(out)], check=True, capture_output=True)
     return str(out / "ca.pem")
-
-
-def direct(peers, user="alice"):
-    """A logged-in imaplib connection straight to Dovecot (plain port)."""
-    imap = imaplib.IMAP4("127.0.0.1", peers.imap_port)
-    imap.login(user, USERS[user])
-    return imap

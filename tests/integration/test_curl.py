@@ -1,10 +1,9 @@
 """curl, a real IMAP client, through the proxy over plain, STARTTLS and
 implicit TLS, against Dovecot reached over each upstream TLS mode."""
-import imaplib
 import subprocess
 import unittest
 
-from harness import ProxyTestCase, Peers, Proxy, run_tests, sha256
+from harness import ProxyTestCase, Peers, Proxy, append_direct, run_tests, sha256
 
 MESSAGE = (b"From: Dana <dana@acme.example>\r\nTo: alice@example.org\r\nSubject: curl check\r\n"
            b"Message-ID: <curl-check@acme.example>\r\n\r\nHello through the proxy.\r\n")
@@ -20,10 +19,7 @@ class CurlThroughProxy(ProxyTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        direct = imaplib.IMAP4("127.0.0.1", cls.peers.imap_port)
-        direct.login("alice", "alicepw")
-        direct.append("INBOX", None, None, MESSAGE)
-        direct.logout()
+        append_direct(cls.peers, [MESSAGE])
 
     def fetch(self, url, *extra):
         result = curl("-u", "alice:alicepw", *extra, url)

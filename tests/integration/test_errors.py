@@ -13,7 +13,8 @@ import unittest
 
 from harness import Peers, Proxy, free_port, run_tests
 from imapraw import Closed, RawImap, capabilities, tls_context
-from support import other_ca, sasl_plain, stop_checked
+from harness import stop_checked
+from support import other_ca, sasl_plain
 
 PEERS = None
 WRONG = "wrongpw-Zq7"  # a wrong password that must not reach the log either

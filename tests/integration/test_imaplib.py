@@ -5,14 +5,12 @@ filter, and the tap events those operations must produce."""
 import imaplib
 import random
 import re
-import threading
 import time
-import unittest
 import zlib
 
-from harness import ProxyTestCase, run_tests, sha256
+from harness import ProxyTestCase, direct_login as direct, run_tests, sha256
 from imapraw import RawImap, capabilities
-from support import direct, sasl_plain
+from support import sasl_plain
 
 MIB = 1024 * 1024
 

@@ -8,12 +8,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-import unittest
 from pathlib import Path
 
 import mailgen
-from harness import ProxyTestCase, run_tests, sha256
-from support import direct
+from harness import ProxyTestCase, direct_login as direct, run_tests, sha256
 
 # folder -> (count, seed); the hierarchy separator is "."
 FOLDERS = {"INBOX": (60, 3), "Projects": (500, 1), "Projects.Acme": (40, 2)}

@@ -2,7 +2,6 @@
 shows through the proxy (implicit TLS, dev CA) matches the one it shows going
 straight to Dovecot, opening a message shows its body, and the tap records
 the fetch."""
-import imaplib
 import os
 import shutil
 import subprocess
@@ -11,7 +10,7 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import ProxyTestCase, run_tests, sha256
+from harness import ProxyTestCase, append_direct, run_tests, sha256
 
 SUBJECTS = ["Quote for 40 seats", "Onboarding call Thursday", "Invoice 2026-117"]
 
@@ -29,11 +28,7 @@ class NeomuttThroughProxy(ProxyTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        direct = imaplib.IMAP4("127.0.0.1", cls.peers.imap_port)
-        direct.login("alice", "alicepw")
-        for i, subject in enumerate(SUBJECTS):
-            direct.append("INBOX", None, None, message(i, subject))
-        direct.logout()
+        append_direct(cls.peers, [message(i, subject) for i, subject in enumerate(SUBJECTS)])
 
     def run_neomutt(self, url, ca):
         """Starts neomutt on `url` in a tmux session; returns (session, workdir)."""

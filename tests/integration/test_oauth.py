@@ -15,7 +15,8 @@ import unittest
 
 from harness import Peers, Proxy, run_tests
 from imapraw import RawImap
-from support import oauthbearer, stop_checked, xoauth2
+from harness import stop_checked
+from support import oauthbearer, xoauth2
 
 MECHANISMS = "plain login xoauth2 oauthbearer"
 OAUTH = None   # Dovecot offering XOAUTH2 and OAUTHBEARER
