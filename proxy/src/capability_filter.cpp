@@ -80,8 +80,22 @@ std::optional<std::string> filter_capability_line(std::string_view line) {
 
 CapabilityFilter::CapabilityFilter(std::size_t max_held) : max_held_(max_held) {}
 
+std::string CapabilityFilter::take_held() {
+  std::string held;
+  held.swap(held_);
+  held_is_candidate_ = false;
+  state_ = State::text;
+  return held;
+}
+
 CapabilityFilter::Verdict CapabilityFilter::classify_held() const {
   const std::string_view line = held_;
+  // Response prefixes are printable ASCII: anything else (compressed or
+  // binary data) is passed on at once rather than held.
+  for (char c : line) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\r') || u >= 0x7f) return Verdict::plain;
+  }
   const std::size_t tag_end = line.find(' ');
   if (tag_end == std::string_view::npos) {
     return line.size() > kMaxTag ? Verdict::plain : Verdict::undecided;
@@ -191,21 +205,27 @@ const std::vector<std::string_view>& CapabilityFilter::filter(std::string_view i
         if (nl) {
           const std::string_view line = strip_cr(std::string_view(held_).substr(0, held_.size() - 1));
           const std::string_view eol = std::string_view(held_).substr(line.size());
-          if (auto rewritten = filter_capability_line(line)) {
+          auto rewritten = held_.size() <= max_held_ ? filter_capability_line(line) : std::nullopt;
+          if (rewritten) {
             emit_owned(*rewritten + std::string(eol));
           } else {
             emit_owned(held_);
           }
           finish_line(line);
           held_.clear();
+          held_is_candidate_ = false;
           break;
         }
-        const Verdict verdict = classify_held();
+        // Once a line is known to be a candidate its prefix need not be
+        // looked at again: it waits for its end (or the size limit).
+        const Verdict verdict = held_is_candidate_ ? Verdict::candidate : classify_held();
+        held_is_candidate_ = verdict == Verdict::candidate;
         if (verdict == Verdict::plain || held_.size() > max_held_) {
           // Not a capability line (or too long to be one): release it as is.
           line_tail_ = held_.size() > kTailKeep ? held_.substr(held_.size() - kTailKeep) : held_;
           emit_owned(std::move(held_));
           held_.clear();
+          held_is_candidate_ = false;
           state_ = State::text;
         }
         break;

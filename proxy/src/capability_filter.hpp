@@ -34,6 +34,10 @@ class CapabilityFilter {
   // point into `in` or into the filter and stay valid until the next call.
   const std::vector<std::string_view>& filter(std::string_view in);
 
+  // Gives up the start of a line held back so far, for a caller that stops
+  // filtering (the stream is no longer IMAP text).
+  std::string take_held();
+
  private:
   enum class State { line_start, held, text, literal };
   enum class Verdict { undecided, candidate, plain };
@@ -47,6 +51,7 @@ class CapabilityFilter {
   State state_ = State::line_start;
   std::uint64_t literal_left_ = 0;
   std::string held_;         // start of a line that may carry capabilities
+  bool held_is_candidate_ = false;  // held_ starts like a capability response
   std::string line_tail_;    // last bytes of a passed-through line, for "{n}"
   std::vector<std::string_view> pieces_;
   bool owned_piece_last_ = false;

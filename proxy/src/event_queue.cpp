@@ -10,20 +10,30 @@ namespace lodestone::proxy {
 std::size_t event_payload_bytes(const tap::Event& event) {
   return std::visit(
       [](const auto& e) -> std::size_t {
-        if constexpr (requires { e.body; }) {
-          return e.body.size() + sizeof(e);
-        } else {
-          return sizeof(e);
+        // Every string an event owns counts: a server controls how long
+        // flag lists, UID sets and mailbox names get.
+        std::size_t bytes = sizeof(e) + e.mailbox.name.size();
+        if constexpr (requires { e.body; }) bytes += e.body.size();
+        if constexpr (requires { e.item; }) bytes += e.item.size();
+        if constexpr (requires { e.uids; }) bytes += e.uids.size();
+        if constexpr (requires { e.reason; }) bytes += e.reason.size();
+        if constexpr (requires { e.flags; }) {
+          for (const auto& flag : e.flags) bytes += sizeof(flag) + flag.size();
         }
+        return bytes;
       },
       event);
+}
+
+std::size_t EventQueue::record_bytes(const TapRecord& record) {
+  return event_payload_bytes(record.event) + record.user.size();
 }
 
 EventQueue::EventQueue(std::size_t max_events, std::size_t max_bytes)
     : max_events_(max_events), max_bytes_(max_bytes) {}
 
 bool EventQueue::try_push(TapRecord& record) {
-  const std::size_t bytes = event_payload_bytes(record.event);
+  const std::size_t bytes = record_bytes(record);
   {
     std::lock_guard lock(mutex_);
     if (closed_ || records_.size() >= max_events_ || bytes_ + bytes > max_bytes_) return false;
@@ -40,7 +50,7 @@ std::optional<TapRecord> EventQueue::pop() {
   if (records_.empty()) return std::nullopt;
   TapRecord record = std::move(records_.front());
   records_.pop_front();
-  bytes_ -= event_payload_bytes(record.event);
+  bytes_ -= record_bytes(record);
   return record;
 }
 

@@ -35,6 +35,8 @@ class EventQueue {
   void close();
 
  private:
+  static std::size_t record_bytes(const TapRecord& record);
+
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<TapRecord> records_;

@@ -70,6 +70,7 @@ class Tokenizer {
 
   bool quoted(std::string& out, std::string& error) {
     ++pos_;  // opening quote
+    out.reserve(current().size() - pos_);  // no reallocation leaves copies of a password behind
     while (pos_ < current().size()) {
       char c = current()[pos_++];
       if (c == '"') return true;

@@ -77,7 +77,12 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ThreadedContexts& con
     auto [ec, socket] = co_await acceptor.async_accept(target, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
-      spdlog::warn("accept on {}:{} failed: {}", listener.config->address, listener.config->port, ec.message());
+      // Out of descriptors or buffers: the connection stays in the backlog,
+      // so retrying at once would spin.  Pause, and say so once per pause.
+      spdlog::warn("accept on {}:{} failed: {}; pausing accepts for 100 ms", listener.config->address,
+                   listener.config->port, ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
     auto session = std::make_shared<Session>(runtime, listener, std::move(socket));
@@ -152,6 +157,12 @@ int run(const config::Config& config) {
   asio::steady_timer drain_timer(contexts.first());
   signals.async_wait([&](error_code ec, int signal_number) {
     if (ec) return;
+    // A second signal during the drain stops at once.
+    signals.async_wait([&](error_code second_ec, int) {
+      if (second_ec) return;
+      spdlog::warn("second signal: stopping without waiting for {} session(s)", runtime.active_sessions.load());
+      contexts.stop();
+    });
     spdlog::info("signal {}: no new connections; draining {} session(s) for up to {} ms", signal_number,
                  runtime.active_sessions.load(), config.timeouts.drain.count());
     for (auto& acceptor : acceptors) acceptor->close();

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "buffer_pool.hpp"
@@ -19,6 +20,8 @@ using std::chrono::steady_clock;
 
 namespace {
 
+// How long a courtesy BYE may take before the connection is simply closed.
+constexpr std::chrono::seconds kGoodbyeTimeout{2};
 // A client that sends this many bad commands in a row is disconnected.
 constexpr int kMaxInvalidCommands = 20;
 // Literals in one pre-auth command (LOGIN needs two).
@@ -71,7 +74,7 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
       outcome = std::get<0>(winner);
     } else {
       self->end_reason_ = "pre-auth timeout";
-      co_await self->reply("* BYE Login timeout, closing connection.\r\n");
+      co_await self->say_goodbye("* BYE Login timeout, closing connection.\r\n");
     }
   } catch (const std::exception& e) {
     self->end_reason_ = std::string("internal error: ") + e.what();
@@ -81,6 +84,15 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
   } else {
     self->finish("closed before login");
   }
+}
+
+// A courtesy BYE before closing: never through a TLS handshake that did not
+// finish (the write would wait for it), and never waiting long on a client
+// that does not read.
+asio::awaitable<void> Session::say_goodbye(std::string_view text) {
+  if (starttls_pending_ || (listener_.config->tls == config::TlsMode::implicit && !handshake_done_)) co_return;
+  asio::steady_timer give_up(co_await asio::this_coro::executor, kGoodbyeTimeout);
+  co_await (reply(text) || give_up.async_wait(asio::as_tuple(asio::use_awaitable)));
 }
 
 asio::awaitable<void> Session::preauth_watchdog() {
@@ -110,28 +122,30 @@ std::string Session::capabilities() const {
 
 asio::awaitable<Session::Outcome> Session::greet_and_log_in() {
   if (listener_.config->tls == config::TlsMode::implicit) {
-    if (auto ec = co_await client_.start_tls_server(*listener_.tls)) {
+    const auto ec = co_await client_.start_tls_server(*listener_.tls);
+    if (ec) {
       end_reason_ = "TLS handshake failed: " + ec.message();
       co_return Outcome::closed;
     }
+    handshake_done_ = true;
   }
   Preauth state(runtime_.config->limits.preauth_line);
-  if (!co_await reply("* OK [CAPABILITY " + capabilities() + "] Lodestone IMAP proxy ready.\r\n")) {
-    co_return Outcome::closed;
-  }
+  const std::string greeting = "* OK [CAPABILITY " + capabilities() + "] Lodestone IMAP proxy ready.\r\n";
+  const bool greeted = co_await reply(greeting);
+  if (!greeted) co_return Outcome::closed;
   imap::CommandText command;
   Outcome outcome = Outcome::closed;
-  while (co_await read_command(state, command)) {
-    const bool keep_going = co_await handle_command(state, command, outcome);
-    for (auto& line : command.lines) wipe_secret(line);  // may hold a password
-    for (auto& literal : command.literals) wipe_secret(literal);
+  bool keep_going = true;
+  while (keep_going) {
+    keep_going = co_await read_command(state, command);
     if (!keep_going) break;
-    if (outcome == Outcome::logged_in) {
-      client_pending_ = state.reader.take_buffered();
-      co_return outcome;
-    }
+    keep_going = co_await handle_command(state, command, outcome);
+    wipe_command(command);  // it may hold a password
+    if (outcome == Outcome::logged_in) break;
   }
-  co_return Outcome::closed;
+  if (outcome == Outcome::logged_in) client_pending_ = state.reader.take_buffered();
+  state.reader.wipe();
+  co_return keep_going ? outcome : Outcome::closed;
 }
 
 // Reads one command: its lines and the literals between them.  Sends "+"
@@ -199,6 +213,11 @@ asio::awaitable<bool> Session::read_command(Preauth& state, imap::CommandText& c
   }
 }
 
+void Session::wipe_command(imap::CommandText& command) {
+  for (auto& line : command.lines) wipe_secret(line);
+  for (auto& literal : command.literals) wipe_secret(literal);
+}
+
 // Answers one pre-auth command.  False when the connection should end.
 asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText& text, Outcome& outcome) {
   imap::PreauthParse parsed = imap::parse_preauth_command(text);
@@ -210,13 +229,12 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
   } wipe_args{parsed.command.args};
   const std::string& tag = parsed.command.tag;
   if (!parsed.ok) {
-    if (++state.invalid_commands >= kMaxInvalidCommands) {
-      end_reason_ = "too many invalid commands";
-      co_await reply("* BYE Too many invalid commands.\r\n");
-      co_return false;
-    }
-    const std::string refusal = (tag.empty() ? std::string("*") : tag) + " BAD " + parsed.error + ".\r\n";
-    co_return co_await reply(refusal);
+    std::string refusal = (tag.empty() ? std::string("*") : tag) + " BAD " + parsed.error + ".\r\n";
+    if (++state.invalid_commands < kMaxInvalidCommands) co_return co_await reply(refusal);
+    end_reason_ = "too many invalid commands";
+    refusal += "* BYE Too many invalid commands.\r\n";
+    co_await reply(refusal);
+    co_return false;
   }
   state.invalid_commands = 0;
   const std::string& name = parsed.command.name;
@@ -240,14 +258,19 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
     if (listener_.config->tls != config::TlsMode::starttls || client_.is_tls()) {
       co_return co_await reply(tag + " BAD STARTTLS is not available here.\r\n");
     }
-    if (!co_await reply(tag + " OK Begin TLS negotiation now.\r\n")) co_return false;
+    const std::string go_ahead = tag + " OK Begin TLS negotiation now.\r\n";
+    const bool answered = co_await reply(go_ahead);
+    if (!answered) co_return false;
     // Whatever the client pipelined after STARTTLS was sent in clear text
     // and must not be taken as sent under TLS (CVE-2011-0411).
     state.reader.discard_buffered();
-    if (auto ec = co_await client_.start_tls_server(*listener_.tls)) {
+    starttls_pending_ = true;
+    const auto ec = co_await client_.start_tls_server(*listener_.tls);
+    if (ec) {
       end_reason_ = "STARTTLS handshake failed: " + ec.message();
       co_return false;
     }
+    starttls_pending_ = false;
     spdlog::debug("s{} STARTTLS done ({})", id_, SSL_get_version(client_.ssl()));
     co_return true;
   }
@@ -258,6 +281,7 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
     }
     Credentials credentials;
     credentials.user = args[0];
+    credentials.login = args[0];
     credentials.password = args[1];
     co_return co_await log_in(state, tag, credentials, outcome);
   }
@@ -270,7 +294,9 @@ asio::awaitable<bool> Session::handle_command(Preauth& state, imap::CommandText&
 asio::awaitable<bool> Session::sasl_step(Preauth& state, const std::string& challenge, std::string& response,
                                          const std::string& tag) {
   std::string line;
-  if (!co_await reply("+ " + challenge + "\r\n")) co_return false;
+  const std::string prompt = "+ " + challenge + "\r\n";
+  const bool prompted = co_await reply(prompt);
+  if (!prompted) co_return false;
   const auto status = co_await state.reader.read_line(client_, line);
   if (status != LineReader::Status::ok) co_return false;
   if (line == "*") {
@@ -278,11 +304,13 @@ asio::awaitable<bool> Session::sasl_step(Preauth& state, const std::string& chal
     co_return false;
   }
   auto decoded = sasl::base64_decode(line);
+  wipe_secret(line);
   if (!decoded) {
     co_await reply(tag + " BAD Invalid base64 in SASL response.\r\n");
     co_return false;
   }
-  response = std::move(*decoded);
+  response.swap(*decoded);
+  wipe_secret(*decoded);
   co_return true;
 }
 
@@ -319,8 +347,10 @@ asio::awaitable<bool> Session::authenticate(Preauth& state, const std::string& t
       const bool answered = co_await sasl_step(state, "VXNlcm5hbWU6", initial, tag);
       if (!answered) co_return true;
     }
-    credentials.user = std::move(initial);
-    if (!co_await sasl_step(state, "UGFzc3dvcmQ6", credentials.password, tag)) co_return true;
+    credentials.user = initial;
+    credentials.login = std::move(initial);
+    const bool answered = co_await sasl_step(state, "UGFzc3dvcmQ6", credentials.password, tag);
+    if (!answered) co_return true;
   } else {
     if (!have_initial) {
       const bool answered = co_await sasl_step(state, "", initial, tag);
@@ -330,7 +360,9 @@ asio::awaitable<bool> Session::authenticate(Preauth& state, const std::string& t
       auto plain = sasl::parse_plain(initial);
       wipe_secret(initial);
       if (!plain) co_return co_await reply(tag + " BAD Malformed PLAIN response.\r\n");
-      credentials.user = plain->authcid;
+      // Route and log as the identity the session acts for.
+      credentials.user = plain->authzid.empty() ? plain->authcid : plain->authzid;
+      credentials.login = plain->authcid;
       credentials.authzid = plain->authzid;
       credentials.password = std::move(plain->password);
     } else {
@@ -346,8 +378,24 @@ asio::awaitable<bool> Session::authenticate(Preauth& state, const std::string& t
   co_return co_await log_in(state, tag, credentials, outcome);
 }
 
+namespace {
+
+// Control characters in a name would forge log lines or break the replay.
+bool has_control_characters(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+}  // namespace
+
 asio::awaitable<bool> Session::log_in(Preauth& state, const std::string& tag, Credentials& credentials,
                                       Outcome& outcome) {
+  if (has_control_characters(credentials.user) || has_control_characters(credentials.login) ||
+      credentials.password.find('\0') != std::string::npos) {
+    co_return co_await reply(tag + " BAD Control characters in the user name or password.\r\n");
+  }
   const config::Upstream* upstream = runtime_.config->route_user(credentials.user);
   if (!upstream) {
     spdlog::warn("s{} login user={} result=no-route", id_, credentials.user);
@@ -439,13 +487,14 @@ void Session::start_relay() {
 }
 
 void Session::read_next(Pipe& pipe) {
-  if (finished_) return;
+  if (finished_ || closing_) return;
   auto self = shared_from_this();
-  if (pipe.from->has_buffered_input()) {
-    // TLS already holds the next bytes: read them now.
-    pipe.buffer = PooledBuffer::borrow();
-    pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
-                               [self, &pipe](error_code ec, std::size_t n) { self->on_read(pipe, ec, n); });
+  if (pipe.from->is_tls()) {
+    // TLS may hold received bytes where no socket readiness would show them
+    // (OpenSSL's and Asio's staging buffers), so a TLS pipe always keeps a
+    // read pending, of one byte: an idle session still holds no buffer.
+    pipe.from->async_read_some(asio::buffer(&pipe.first_byte, 1),
+                               [self, &pipe](error_code ec, std::size_t n) { self->on_first_tls_byte(pipe, ec, n); });
     return;
   }
   // Wait without a buffer: an idle session holds none.
@@ -453,16 +502,24 @@ void Session::read_next(Pipe& pipe) {
                                  [self, &pipe](error_code ec) { self->on_readable(pipe, ec); });
 }
 
+void Session::on_first_tls_byte(Pipe& pipe, error_code ec, std::size_t n) {
+  if (ec || n == 0) return finish(pipe.toward_server ? "client closed the connection" : "server closed the connection");
+  pipe.buffer = PooledBuffer::borrow();
+  pipe.buffer.data()[0] = pipe.first_byte;
+  // The rest of this record is already decrypted: read exactly that much,
+  // which completes without waiting for the network.
+  const int pending = SSL_pending(pipe.from->ssl());
+  if (pending <= 0) return on_read(pipe, ec, 1);
+  const std::size_t more = std::min(static_cast<std::size_t>(pending), pipe.buffer.size() - 1);
+  pipe.from->async_read_some(asio::buffer(pipe.buffer.data() + 1, more),
+                             [self = shared_from_this(), &pipe](error_code read_ec, std::size_t read) {
+                               self->on_read(pipe, read_ec, read + 1);
+                             });
+}
+
 void Session::on_readable(Pipe& pipe, error_code ec) {
   if (ec) return finish(pipe.toward_server ? "client connection error" : "server connection error");
   pipe.buffer = PooledBuffer::borrow();
-  if (pipe.from->is_tls()) {
-    pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
-                               [self = shared_from_this(), &pipe](error_code read_ec, std::size_t n) {
-                                 self->on_read(pipe, read_ec, n);
-                               });
-    return;
-  }
   const std::size_t n = pipe.from->socket().read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()), ec);
   if (ec == asio::error::would_block) {
     pipe.buffer.release();
@@ -486,12 +543,23 @@ void Session::forward(Pipe& pipe, std::string_view bytes) {
     bytes_up_ += bytes.size();
     if (codec_) codec_->feed_client(bytes);
     pipe.pieces.emplace_back(bytes.data(), bytes.size());
-  } else {
+  } else if (filter_) {
     bytes_down_ += bytes.size();
     for (std::string_view piece : filter_->filter(bytes)) {
       if (codec_) codec_->feed_server(piece);
       pipe.pieces.emplace_back(piece.data(), piece.size());
     }
+    if (codec_ && !codec_->following()) {
+      // The stream stopped being plain IMAP (COMPRESS went through after
+      // all): from here on bytes pass unfiltered, and what the filter still
+      // holds goes out now.
+      held_tail_ = filter_->take_held();
+      if (!held_tail_.empty()) pipe.pieces.emplace_back(held_tail_.data(), held_tail_.size());
+      filter_.reset();
+    }
+  } else {
+    bytes_down_ += bytes.size();
+    pipe.pieces.emplace_back(bytes.data(), bytes.size());
   }
   pipe.writing = true;
   pipe.to->async_write(pipe.pieces, [self = shared_from_this(), &pipe](error_code ec, std::size_t) {
@@ -503,8 +571,9 @@ void Session::on_written(Pipe& pipe, error_code ec) {
   pipe.writing = false;
   if (ec) return finish(pipe.toward_server ? "server connection broke" : "client connection broke");
   pipe.buffer.release();
-  std::string& login_leftover = pipe.toward_server ? client_pending_ : upstream_pending_;
-  if (!login_leftover.empty()) std::string().swap(login_leftover);
+  std::string& sent_from_memory = pipe.toward_server ? client_pending_ : upstream_pending_;
+  if (!sent_from_memory.empty()) std::string().swap(sent_from_memory);
+  if (!pipe.toward_server && !held_tail_.empty()) std::string().swap(held_tail_);
   read_next(pipe);
 }
 
@@ -515,11 +584,15 @@ void Session::arm_idle_timer() {
     if (steady_clock::now() < self->deadline_) return self->arm_idle_timer();
     self->end_reason_ = "idle timeout";
     if (self->to_client_.writing) return self->finish("idle timeout");
-    // Tell the client why before closing; a write already queued would interleave.
+    // Tell the client why before closing.  Nothing else may be written to it
+    // from now on, and a client that does not read gets a short grace only.
+    self->closing_ = true;
+    self->upstream_->stream.close();
     static constexpr std::string_view kBye = "* BYE Disconnected for inactivity.\r\n";
-    self->to_client_.writing = true;
     self->client_.async_write(asio::buffer(kBye.data(), kBye.size()),
                               [self](error_code, std::size_t) { self->finish("idle timeout"); });
+    self->idle_timer_.expires_after(kGoodbyeTimeout);
+    self->idle_timer_.async_wait([self](error_code) { self->finish("idle timeout"); });
   });
 }
 

@@ -63,10 +63,12 @@ class Session final : public tap::EventSink, public std::enable_shared_from_this
     PooledBuffer buffer;  // only while bytes are in flight
     std::vector<asio::const_buffer> pieces;
     bool writing = false;
+    char first_byte = 0;  // TLS: the one-byte read that waits for data
   };
 
   asio::awaitable<Outcome> greet_and_log_in();
   asio::awaitable<void> preauth_watchdog();
+  asio::awaitable<void> say_goodbye(std::string_view text);
   asio::awaitable<bool> read_command(Preauth& state, imap::CommandText& command);
   asio::awaitable<bool> handle_command(Preauth& state, imap::CommandText& command, Outcome& outcome);
   asio::awaitable<bool> authenticate(Preauth& state, const std::string& tag, const std::vector<std::string>& args,
@@ -75,10 +77,12 @@ class Session final : public tap::EventSink, public std::enable_shared_from_this
                                   const std::string& tag);
   asio::awaitable<bool> log_in(Preauth& state, const std::string& tag, Credentials& credentials, Outcome& outcome);
   asio::awaitable<bool> reply(std::string_view text);
+  static void wipe_command(imap::CommandText& command);
 
   void start_relay();
   void read_next(Pipe& pipe);
   void on_readable(Pipe& pipe, error_code ec);
+  void on_first_tls_byte(Pipe& pipe, error_code ec, std::size_t n);
   void on_read(Pipe& pipe, error_code ec, std::size_t n);
   void forward(Pipe& pipe, std::string_view bytes);
   void on_written(Pipe& pipe, error_code ec);
@@ -103,6 +107,7 @@ class Session final : public tap::EventSink, public std::enable_shared_from_this
   Pipe to_client_;
   std::string client_pending_;    // pipelined behind the login, relayed first
   std::string upstream_pending_;  // sent by the server behind its login answer
+  std::string held_tail_;         // what the capability filter held when it was dropped
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point deadline_;
   std::uint64_t bytes_up_ = 0;
@@ -110,6 +115,9 @@ class Session final : public tap::EventSink, public std::enable_shared_from_this
   std::uint64_t events_lost_ = 0;
   std::string end_reason_;
   bool finished_ = false;
+  bool closing_ = false;           // a final BYE is on its way: relay nothing more
+  bool handshake_done_ = false;    // implicit TLS: the client finished its handshake
+  bool starttls_pending_ = false;  // STARTTLS answered, handshake not finished
 };
 
 }  // namespace lodestone::proxy

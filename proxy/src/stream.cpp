@@ -1,5 +1,6 @@
 #include "stream.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -31,14 +32,6 @@ asio::awaitable<error_code> Stream::start_tls_client(asio::ssl::context& context
   }
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
   co_return ec;
-}
-
-bool Stream::has_buffered_input() {
-  if (!tls_) return false;
-  SSL* ssl = tls_->native_handle();
-  // Asio hands whole socket reads to OpenSSL through a BIO pair; what
-  // OpenSSL has not consumed yet waits in that BIO.
-  return SSL_has_pending(ssl) == 1 || BIO_pending(SSL_get_rbio(ssl)) > 0;
 }
 
 void Stream::close() {
@@ -92,6 +85,13 @@ asio::awaitable<LineReader::Status> LineReader::read_exact(Stream& stream, std::
   out.assign(buffer_, 0, count);
   buffer_.erase(0, count);
   co_return Status::ok;
+}
+
+void LineReader::wipe() {
+  // Erasing consumed lines moved bytes but left old ones beyond size().
+  buffer_.resize(buffer_.capacity());
+  OPENSSL_cleanse(buffer_.data(), buffer_.size());
+  std::string().swap(buffer_);
 }
 
 std::string LineReader::take_buffered() {

@@ -56,11 +56,6 @@ class Stream {
     return async_write(buffers, asio::as_tuple(asio::use_awaitable));
   }
 
-  // True when TLS already holds received bytes (decrypted or not) that a
-  // read would return without touching the socket; waiting for the socket
-  // to become readable would then miss them.
-  bool has_buffered_input();
-
   // Closes the TCP connection (no TLS close_notify: the peer sees EOF).
   void close();
 
@@ -85,6 +80,8 @@ class LineReader {
   // Bytes already read but not consumed; the reader is empty afterwards.
   std::string take_buffered();
   void discard_buffered() { buffer_.clear(); }
+  // Overwrites and frees the buffer (it held pre-auth commands: passwords).
+  void wipe();
 
  private:
   std::size_t max_line_;

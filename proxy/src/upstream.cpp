@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <array>
+
 #include "capability_filter.hpp"
 #include "imap_syntax.hpp"
 #include "preauth_parser.hpp"
@@ -69,8 +71,10 @@ template <typename OnUntagged>
 asio::awaitable<bool> await_completion(UpstreamLink& link, std::string_view tag, std::string& completion,
                                        OnUntagged on_untagged) {
   std::string line;
+  LineReader::Status status = LineReader::Status::ok;
   for (;;) {
-    if (co_await link.reader.read_line(link.stream, line) != LineReader::Status::ok) co_return false;
+    status = co_await link.reader.read_line(link.stream, line);
+    if (status != LineReader::Status::ok) co_return false;
     if (has_tag(line, tag)) {
       completion = std::move(line);
       co_return true;
@@ -78,6 +82,16 @@ asio::awaitable<bool> await_completion(UpstreamLink& link, std::string_view tag,
     on_untagged(line);
   }
 }
+
+// Shared with the setup deadline's handler, which may run after
+// connect_upstream has returned (its expiry raced with the last step): it
+// touches the resolver and the link only while setup is still going.
+struct SetupWatch {
+  tcp::resolver* resolver = nullptr;
+  UpstreamLink* link = nullptr;
+  bool expired = false;
+  bool done = false;
+};
 
 }  // namespace
 
@@ -106,19 +120,24 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamTarget& target, st
   tcp::resolver resolver(executor);
 
   // One deadline for the whole setup: resolve, connect, TLS, greeting.
-  bool timed_out = false;
+  auto watch = std::make_shared<SetupWatch>();
+  watch->resolver = &resolver;
+  watch->link = link.get();
+  struct MarkDone {
+    SetupWatch& watch;
+    ~MarkDone() { watch.done = true; }
+  } mark_done{*watch};
   asio::steady_timer deadline(executor, timeout);
-  UpstreamLink* watched = link.get();
-  deadline.async_wait([watched, &resolver, &timed_out](error_code ec) {
-    if (ec) return;  // cancelled: setup finished in time
-    timed_out = true;
-    resolver.cancel();
-    watched->stream.close();
+  deadline.async_wait([watch](error_code ec) {
+    if (ec || watch->done) return;
+    watch->expired = true;
+    watch->resolver->cancel();
+    watch->link->stream.close();
   });
   const std::string where = upstream.name + " (" + upstream.host + ":" + std::to_string(upstream.port) + ")";
   auto fail = [&](std::string what) {
-    result.error = timed_out ? "timed out after " + std::to_string(timeout.count()) + " ms: " + where
-                             : what + ": " + where;
+    result.error = watch->expired ? "timed out after " + std::to_string(timeout.count()) + " ms: " + where
+                                  : what + ": " + where;
     return std::move(result);
   };
 
@@ -133,13 +152,13 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamTarget& target, st
 
   const std::string& server_name = upstream.server_name.empty() ? upstream.host : upstream.server_name;
   if (upstream.tls == config::TlsMode::implicit) {
-    if (auto ec = co_await link->stream.start_tls_client(*target.tls, server_name, upstream.verify)) {
-      co_return fail("TLS handshake failed: " + describe(ec));
-    }
+    const error_code tls_ec = co_await link->stream.start_tls_client(*target.tls, server_name, upstream.verify);
+    if (tls_ec) co_return fail("TLS handshake failed: " + describe(tls_ec));
   }
 
   std::string greeting;
-  if (co_await link->reader.read_line(link->stream, greeting) != LineReader::Status::ok) {
+  const LineReader::Status greeted = co_await link->reader.read_line(link->stream, greeting);
+  if (greeted != LineReader::Status::ok) {
     co_return fail("connection closed before the greeting");
   }
   if (!istarts_with(greeting, "* OK")) co_return fail("unexpected greeting \"" + greeting.substr(0, 200) + "\"");
@@ -150,29 +169,34 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamTarget& target, st
     if (!link->capabilities.empty() && !link->has_capability("STARTTLS")) {
       co_return fail("server does not offer STARTTLS");
     }
-    if (co_await send(link->stream, std::string(kStartTlsTag) + " STARTTLS\r\n")) co_return fail("write failed");
-    if (!co_await await_completion(*link, kStartTlsTag, completion, [](std::string_view) {})) {
+    const std::string starttls = std::string(kStartTlsTag) + " STARTTLS\r\n";
+    const error_code write_ec = co_await send(link->stream, starttls);
+    if (write_ec) co_return fail("write failed");
+    const bool completed = co_await await_completion(*link, kStartTlsTag, completion, [](std::string_view) {});
+    if (!completed) {
       co_return fail("connection closed during STARTTLS");
     }
     if (!is_ok_status(completion, kStartTlsTag)) co_return fail("STARTTLS refused: \"" + completion + "\"");
     link->reader.discard_buffered();  // nothing sent before TLS may count after it
-    if (auto ec = co_await link->stream.start_tls_client(*target.tls, server_name, upstream.verify)) {
-      co_return fail("TLS handshake failed: " + describe(ec));
-    }
+    const error_code tls_ec = co_await link->stream.start_tls_client(*target.tls, server_name, upstream.verify);
+    if (tls_ec) co_return fail("TLS handshake failed: " + describe(tls_ec));
     link->capabilities.clear();  // what was said in clear text no longer holds
   }
 
   if (link->capabilities.empty()) {
-    if (co_await send(link->stream, std::string(kCapabilityTag) + " CAPABILITY\r\n")) co_return fail("write failed");
+    const std::string capability = std::string(kCapabilityTag) + " CAPABILITY\r\n";
+    const error_code write_ec = co_await send(link->stream, capability);
+    if (write_ec) co_return fail("write failed");
     auto collect = [&link](std::string_view line) {
       if (istarts_with(line, "* CAPABILITY ")) link->capabilities = split_capabilities(line.substr(13));
     };
-    if (!co_await await_completion(*link, kCapabilityTag, completion, collect)) {
+    const bool completed = co_await await_completion(*link, kCapabilityTag, completion, collect);
+    if (!completed) {
       co_return fail("connection closed during CAPABILITY");
     }
   }
   deadline.cancel();
-  if (timed_out) co_return fail("timed out");
+  if (watch->expired) co_return fail("timed out");
   result.link = std::move(link);
   co_return result;
 }
@@ -190,9 +214,12 @@ asio::awaitable<bool> send_login_command(UpstreamLink& link, const Credentials& 
   std::string encoded;
   std::string line;
   error_code ec;
-  for (const std::string* arg : {&credentials.user, &credentials.password}) {
-    encoded = imap::quote_or_literal(*arg, literal_plus);
-    const std::size_t crlf = encoded.find("\r\n");
+  const std::array<const std::string*, 2> args{&credentials.login, &credentials.password};
+  std::size_t crlf = 0;
+  LineReader::Status status = LineReader::Status::ok;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    encoded = imap::quote_or_literal(*args[i], literal_plus);
+    crlf = encoded.find("\r\n");
     if (encoded.front() != '{' || crlf == std::string::npos) {
       pending += " " + encoded;
       wipe_secret(encoded);
@@ -204,7 +231,7 @@ asio::awaitable<bool> send_login_command(UpstreamLink& link, const Credentials& 
     wipe_secret(pending);
     if (ec) break;
     if (!literal_plus) {
-      const auto status = co_await link.reader.read_line(link.stream, line);
+      status = co_await link.reader.read_line(link.stream, line);
       if (status != LineReader::Status::ok) break;
       if (has_tag(line, kLoginTag)) {
         early_completion = std::move(line);  // refused before the literal
@@ -246,7 +273,9 @@ asio::awaitable<bool> send_authenticate(UpstreamLink& link, std::string_view mec
     command += "\r\n";
     ec = co_await send(link.stream, command);
     LineReader::Status status = LineReader::Status::closed;
-    if (!ec) status = co_await link.reader.read_line(link.stream, line);
+    if (!ec) {
+      status = co_await link.reader.read_line(link.stream, line);
+    }
     if (status == LineReader::Status::ok && has_tag(line, kLoginTag)) {
       early_completion = std::move(line);
       sent = true;
@@ -280,11 +309,14 @@ asio::awaitable<LoginResult> replay_login(UpstreamLink& upstream, const Credenti
     }
     sent = co_await send_authenticate(upstream, credentials.mechanism, credentials.oauth_response, completion);
   } else if (upstream.has_capability("AUTH=PLAIN")) {
-    sasl::PlainCredentials plain{credentials.authzid, credentials.user, credentials.password};
+    sasl::PlainCredentials plain{credentials.authzid, credentials.login, credentials.password};
     sent = co_await send_authenticate(upstream, "PLAIN", sasl::make_plain(plain), completion);
     wipe_secret(plain.password);
   } else if (upstream.has_capability("LOGINDISABLED")) {
     result.detail = "server offers neither LOGIN nor AUTH=PLAIN";
+    co_return result;
+  } else if (!credentials.authzid.empty()) {
+    result.detail = "server offers no AUTH=PLAIN to carry the authorization identity";
     co_return result;
   } else {
     sent = co_await send_login_command(upstream, credentials, completion);
@@ -295,40 +327,44 @@ asio::awaitable<LoginResult> replay_login(UpstreamLink& upstream, const Credenti
   }
 
   std::string line;
+  std::string client_reply;
+  LineReader::Status status = LineReader::Status::ok;
+  error_code ec;
   while (completion.empty()) {
-    if (co_await upstream.reader.read_line(upstream.stream, line) != LineReader::Status::ok) {
+    status = co_await upstream.reader.read_line(upstream.stream, line);
+    if (status != LineReader::Status::ok) {
       result.detail = "connection to the server broke during login";
       co_return result;
     }
     if (has_tag(line, kLoginTag)) {
       completion = std::move(line);
-      break;
-    }
-    if (line.starts_with("+") && credentials.kind == Credentials::Kind::oauth) {
+    } else if (line.starts_with("+") && credentials.kind == Credentials::Kind::oauth) {
       // The server's error challenge goes to the client, whose reply (an
       // empty line, or "*") goes back; the server then ends the exchange.
       line += "\r\n";
-      if (co_await send(client, line)) co_return result;
-      std::string reply;
-      if (co_await client_reader.read_line(client, reply) != LineReader::Status::ok) co_return result;
-      reply += "\r\n";
-      const bool ok = !co_await send(upstream.stream, reply);
-      wipe_secret(reply);
-      if (!ok) co_return result;
-      continue;
-    }
-    if (line.starts_with("+")) {
+      ec = co_await send(client, line);
+      if (ec) co_return result;
+      status = co_await client_reader.read_line(client, client_reply);
+      if (status != LineReader::Status::ok) co_return result;
+      client_reply += "\r\n";
+      ec = co_await send(upstream.stream, client_reply);
+      wipe_secret(client_reply);
+      if (ec) co_return result;
+    } else if (line.starts_with("+")) {
       // PLAIN needs no second round; cancel, the server answers BAD.
-      if (co_await send(upstream.stream, "*\r\n")) co_return result;
-      continue;
+      ec = co_await send(upstream.stream, "*\r\n");
+      if (ec) co_return result;
+    } else {
+      line = filtered(line) + "\r\n";
+      ec = co_await send(client, line);
+      if (ec) co_return result;
     }
-    std::string forwarded = filtered(line) + "\r\n";
-    if (co_await send(client, forwarded)) co_return result;
   }
 
   const std::string_view rest = std::string_view(completion).substr(kLoginTag.size());
-  std::string answer = filtered(client_tag + std::string(rest)) + "\r\n";
-  if (co_await send(client, answer)) {
+  const std::string answer = filtered(client_tag + std::string(rest)) + "\r\n";
+  ec = co_await send(client, answer);
+  if (ec) {
     result.detail = "client went away during login";
     co_return result;
   }

@@ -21,7 +21,8 @@ void wipe_secret(std::string& secret);
 struct Credentials {
   enum class Kind { password, oauth };
   Kind kind = Kind::password;
-  std::string user;       // the name used for routing and logs
+  std::string user;       // who the session acts for: routing and logs
+  std::string login;      // the name to authenticate as (PLAIN authcid)
   std::string authzid;    // PLAIN authorization identity, usually empty
   std::string password;   // Kind::password
   std::string mechanism;  // Kind::oauth: "XOAUTH2" or "OAUTHBEARER"

@@ -9,6 +9,7 @@ import hashlib
 import imaplib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -115,6 +116,18 @@ threads: 2
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_log(self, pattern, timeout=5):
+        """The first log line matching `pattern` (regex, case-insensitive),
+        waiting for it a while (sessions log their summary as they go); or None."""
+        deadline = time.time() + timeout
+        while True:
+            for line in self.log_text().splitlines():
+                if re.search(pattern, line, re.IGNORECASE):
+                    return line
+            if time.time() > deadline:
+                return None
+            time.sleep(0.05)
 
     def events(self):
         if not self.event_log.exists():

@@ -50,7 +50,8 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(line, b"* BYE Disconnected for inactivity.\r\n")
         self.assertGreaterEqual(time.time() - start, 1.5)
         self.assertEqual(f.readline(), b"")  # then the connection closes
-        self.assertIn("reason=idle timeout", proxy.log_text())
+        # The summary line is written when the session object goes, just after the close.
+        self.assertIsNotNone(proxy.wait_log("reason=idle timeout"))
 
     def test_traffic_keeps_a_session_alive(self):
         proxy = self.proxy("timeouts: {idle: 2s}")
@@ -67,6 +68,16 @@ class Lifecycle(unittest.TestCase):
         s, f = connect(self, proxy.plain_port)
         self.assertEqual(f.readline(), b"* BYE Login timeout, closing connection.\r\n")
         self.assertEqual(f.readline(), b"")
+
+    def test_silent_client_on_tls_port_is_closed_at_the_preauth_timeout(self):
+        # No handshake ever starts: no BYE can be sent, but the session must end.
+        proxy = self.proxy("timeouts: {preauth: 1s}")
+        s = socket.create_connection(("127.0.0.1", proxy.tls_port), timeout=15)
+        self.addCleanup(s.close)
+        start = time.time()
+        self.assertEqual(s.recv(100), b"")
+        self.assertLess(time.time() - start, 10)
+        self.assertIsNotNone(proxy.wait_log("reason=pre-auth timeout"))
 
     def test_sigterm_drains_then_exits_zero(self):
         proxy = Proxy(self.peers, extra="timeouts: {drain: 3s}")
