@@ -492,7 +492,14 @@ void Session::read_next(Pipe& pipe) {
   if (pipe.from->is_tls()) {
     // TLS may hold received bytes where no socket readiness would show them
     // (OpenSSL's and Asio's staging buffers), so a TLS pipe always keeps a
-    // read pending, of one byte: an idle session still holds no buffer.
+    // read pending.  While data is streaming it reads into a full buffer;
+    // otherwise it reads one byte, so an idle session holds no buffer.
+    if (pipe.from->tls_holds_input()) {
+      pipe.buffer = PooledBuffer::borrow();
+      pipe.from->async_read_some(asio::buffer(pipe.buffer.data(), pipe.buffer.size()),
+                                 [self, &pipe](error_code ec, std::size_t n) { self->on_read(pipe, ec, n); });
+      return;
+    }
     pipe.from->async_read_some(asio::buffer(&pipe.first_byte, 1),
                                [self, &pipe](error_code ec, std::size_t n) { self->on_first_tls_byte(pipe, ec, n); });
     return;

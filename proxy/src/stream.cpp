@@ -34,6 +34,12 @@ asio::awaitable<error_code> Stream::start_tls_client(asio::ssl::context& context
   co_return ec;
 }
 
+bool Stream::tls_holds_input() {
+  if (!tls_) return false;
+  SSL* ssl = tls_->native_handle();
+  return SSL_pending(ssl) > 0 || BIO_pending(SSL_get_rbio(ssl)) > 0;
+}
+
 void Stream::close() {
   error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -56,6 +56,11 @@ class Stream {
     return async_write(buffers, asio::as_tuple(asio::use_awaitable));
   }
 
+  // True when OpenSSL holds received bytes (decrypted, or in the BIO Asio
+  // feeds it from): a read will find data without waiting for the peer.
+  // Asio's own staging buffer is not visible here, so false proves nothing.
+  bool tls_holds_input();
+
   // Closes the TCP connection (no TLS close_notify: the peer sees EOF).
   void close();
 
