@@ -206,12 +206,12 @@ const std::vector<std::string_view>& CapabilityFilter::filter(std::string_view i
           const std::string_view line = strip_cr(std::string_view(held_).substr(0, held_.size() - 1));
           const std::string_view eol = std::string_view(held_).substr(line.size());
           auto rewritten = held_.size() <= max_held_ ? filter_capability_line(line) : std::nullopt;
+          finish_line(line);  // before held_ goes: line and eol point into it
           if (rewritten) {
             emit_owned(*rewritten + std::string(eol));
           } else {
-            emit_owned(held_);
+            emit_owned(std::move(held_));
           }
-          finish_line(line);
           held_.clear();
           held_is_candidate_ = false;
           break;

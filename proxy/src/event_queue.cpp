@@ -38,7 +38,7 @@ bool EventQueue::try_push(TapRecord& record) {
     std::lock_guard lock(mutex_);
     if (closed_ || records_.size() >= max_events_ || bytes_ + bytes > max_bytes_) return false;
     bytes_ += bytes;
-    records_.push_back(std::move(record));
+    records_.push_back(Queued{std::move(record), bytes});
   }
   ready_.notify_one();
   return true;
@@ -48,10 +48,10 @@ std::optional<TapRecord> EventQueue::pop() {
   std::unique_lock lock(mutex_);
   ready_.wait(lock, [this] { return closed_ || !records_.empty(); });
   if (records_.empty()) return std::nullopt;
-  TapRecord record = std::move(records_.front());
+  Queued queued = std::move(records_.front());
   records_.pop_front();
-  bytes_ -= record_bytes(record);
-  return record;
+  bytes_ -= queued.bytes;
+  return std::move(queued.record);
 }
 
 void EventQueue::close() {

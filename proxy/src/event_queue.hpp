@@ -39,7 +39,11 @@ class EventQueue {
 
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<TapRecord> records_;
+  struct Queued {
+    TapRecord record;
+    std::size_t bytes;  // what it counts against max_bytes_, computed once
+  };
+  std::deque<Queued> records_;
   std::size_t bytes_ = 0;
   std::size_t max_events_;
   std::size_t max_bytes_;

@@ -52,11 +52,8 @@ Session::Session(ProxyRuntime& runtime, const ListenerRuntime& listener, tcp::so
 }
 
 Session::~Session() {
-  if (events_lost_ > 0 && runtime_.events) {
-    // Last chance to tell the consumer what it missed.
-    TapRecord record{id_, user_, tap::Gap{{}, events_lost_, "event queue full"}};
-    runtime_.events->try_push(record);
-  }
+  // Last chance to tell the consumer what it missed.
+  if (runtime_.events) report_lost_events();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - started_);
   spdlog::info("s{} closed: user={} route={} up={}B down={}B duration={}ms reason={}", id_,
                user_.empty() ? "-" : user_, route_.empty() ? "-" : route_, bytes_up_, bytes_down_, ms.count(),
@@ -438,18 +435,23 @@ asio::awaitable<bool> Session::log_in(Preauth& state, const std::string& tag, Cr
   co_return co_await reply(tag + " NO [UNAVAILABLE] The mail server is unavailable, try again later.\r\n");
 }
 
+// Queues a Gap for the events the full queue refused; true when nothing is
+// left unreported.
+bool Session::report_lost_events() {
+  if (events_lost_ == 0) return true;
+  TapRecord gap{id_, user_, tap::Gap{{}, events_lost_, "event queue full"}};
+  if (!runtime_.events->try_push(gap)) return false;
+  events_lost_ = 0;
+  return true;
+}
+
 void Session::emit(tap::Event&& event) {
-  EventQueue& queue = *runtime_.events;
-  if (events_lost_ > 0) {
-    TapRecord gap{id_, user_, tap::Gap{{}, events_lost_, "event queue full"}};
-    if (!queue.try_push(gap)) {
-      ++events_lost_;
-      return;
-    }
-    events_lost_ = 0;
+  if (!report_lost_events()) {
+    ++events_lost_;
+    return;
   }
   TapRecord record{id_, user_, std::move(event)};
-  if (!queue.try_push(record)) ++events_lost_;
+  if (!runtime_.events->try_push(record)) ++events_lost_;
 }
 
 void Session::start_relay() {

@@ -52,6 +52,7 @@ class Session final : public tap::EventSink, public std::enable_shared_from_this
   void emit(tap::Event&& event) override;
 
  private:
+  bool report_lost_events();
   struct Preauth;
   enum class Outcome { logged_in, closed };
 

@@ -57,8 +57,6 @@ bool is_ok_status(std::string_view line, std::string_view tag) {
   return istarts_with(line.substr(tag.size() + 1), "OK");
 }
 
-std::string describe(const error_code& ec) { return ec.message(); }
-
 asio::awaitable<error_code> send(Stream& stream, std::string_view bytes) {
   auto [ec, n] = co_await stream.write_all(asio::buffer(bytes.data(), bytes.size()));
   (void)n;
@@ -143,17 +141,17 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamTarget& target, st
 
   auto [resolve_ec, endpoints] =
       co_await resolver.async_resolve(upstream.host, std::to_string(upstream.port), asio::as_tuple(asio::use_awaitable));
-  if (resolve_ec) co_return fail("cannot resolve host: " + describe(resolve_ec));
+  if (resolve_ec) co_return fail("cannot resolve host: " + resolve_ec.message());
   auto [connect_ec, endpoint] =
       co_await asio::async_connect(link->stream.socket(), endpoints, asio::as_tuple(asio::use_awaitable));
   (void)endpoint;
-  if (connect_ec) co_return fail("cannot connect: " + describe(connect_ec));
+  if (connect_ec) co_return fail("cannot connect: " + connect_ec.message());
   link->stream.socket().set_option(tcp::no_delay(true));
 
   const std::string& server_name = upstream.server_name.empty() ? upstream.host : upstream.server_name;
   if (upstream.tls == config::TlsMode::implicit) {
     const error_code tls_ec = co_await link->stream.start_tls_client(*target.tls, server_name, upstream.verify);
-    if (tls_ec) co_return fail("TLS handshake failed: " + describe(tls_ec));
+    if (tls_ec) co_return fail("TLS handshake failed: " + tls_ec.message());
   }
 
   std::string greeting;
@@ -179,7 +177,7 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamTarget& target, st
     if (!is_ok_status(completion, kStartTlsTag)) co_return fail("STARTTLS refused: \"" + completion + "\"");
     link->reader.discard_buffered();  // nothing sent before TLS may count after it
     const error_code tls_ec = co_await link->stream.start_tls_client(*target.tls, server_name, upstream.verify);
-    if (tls_ec) co_return fail("TLS handshake failed: " + describe(tls_ec));
+    if (tls_ec) co_return fail("TLS handshake failed: " + tls_ec.message());
     link->capabilities.clear();  // what was said in clear text no longer holds
   }
 
