@@ -1,0 +1,200 @@
+#include <algorithm>
+
+#include "crm_impl.hpp"
+
+namespace lodestone::crm {
+namespace {
+
+// Every row of a table keyed by u64 id, decoded.
+template <class Row, class Decode>
+std::vector<Row> all_rows(const Snapshot::Impl& s, const Dbi& table, Decode decode) {
+  std::vector<Row> rows;
+  Cursor cursor(s.txn, table);
+  for (const auto& entry : cursor.scan(KeyRange::all()))
+    rows.push_back(decode(decode_u64(entry.key), entry.value, s.origin(table)));
+  return rows;
+}
+
+template <class Row, class Decode>
+std::optional<Row> row_by_id(const Snapshot::Impl& s, const Dbi& table, std::uint64_t id, Decode decode) {
+  if (auto value = s.txn.get(table, id_key(id))) return decode(id, *value, s.origin(table));
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> id_by_name(const Snapshot::Impl& s, const Dbi& index, std::string_view name) {
+  if (auto value = s.txn.get(index, name_key(name))) return decode_u64(*value);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<UserId> Snapshot::Impl::user_id(std::string_view name) const {
+  return id_by_name(*this, crm.tables.users__name, name);
+}
+
+Snapshot::Snapshot(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Snapshot::Snapshot(Snapshot&&) noexcept = default;
+Snapshot& Snapshot::operator=(Snapshot&&) noexcept = default;
+Snapshot::~Snapshot() = default;
+
+std::optional<User> Snapshot::user(std::string_view name) const {
+  const auto id = impl_->user_id(name);
+  return id ? user(*id) : std::nullopt;
+}
+
+std::optional<User> Snapshot::user(UserId id) const {
+  return row_by_id<User>(*impl_, impl_->crm.tables.users, id, decode_user);
+}
+
+std::vector<User> Snapshot::users() const { return all_rows<User>(*impl_, impl_->crm.tables.users, decode_user); }
+
+std::optional<Contact> Snapshot::contact(RecordId id) const {
+  return row_by_id<Contact>(*impl_, impl_->crm.tables.contacts, id, decode_contact);
+}
+
+std::optional<Contact> Snapshot::contact_by_address(std::string_view address) const {
+  const auto id = id_by_name(*impl_, impl_->crm.tables.contacts__email, lower_ascii(address));
+  return id ? contact(*id) : std::nullopt;
+}
+
+std::vector<Contact> Snapshot::contacts() const {
+  return all_rows<Contact>(*impl_, impl_->crm.tables.contacts, decode_contact);
+}
+
+std::optional<Lead> Snapshot::lead(RecordId id) const {
+  return row_by_id<Lead>(*impl_, impl_->crm.tables.leads, id, decode_lead);
+}
+
+std::optional<Lead> Snapshot::lead_by_address(std::string_view address) const {
+  const auto id = id_by_name(*impl_, impl_->crm.tables.leads__email, lower_ascii(address));
+  return id ? lead(*id) : std::nullopt;
+}
+
+std::vector<Lead> Snapshot::leads() const { return all_rows<Lead>(*impl_, impl_->crm.tables.leads, decode_lead); }
+
+std::optional<Account> Snapshot::account(RecordId id) const {
+  return row_by_id<Account>(*impl_, impl_->crm.tables.accounts, id, decode_account);
+}
+
+std::optional<Account> Snapshot::account_by_domain(std::string_view domain) const {
+  const auto id = id_by_name(*impl_, impl_->crm.tables.accounts__domain, lower_ascii(domain));
+  return id ? account(*id) : std::nullopt;
+}
+
+std::vector<Account> Snapshot::accounts() const {
+  return all_rows<Account>(*impl_, impl_->crm.tables.accounts, decode_account);
+}
+
+std::optional<Deal> Snapshot::deal(RecordId id) const {
+  return row_by_id<Deal>(*impl_, impl_->crm.tables.deals, id, decode_deal);
+}
+
+std::vector<Deal> Snapshot::deals() const { return all_rows<Deal>(*impl_, impl_->crm.tables.deals, decode_deal); }
+
+std::optional<EmailRow> Snapshot::email(const EmailId& id) const {
+  const Dbi& emails = impl_->crm.tables.emails;
+  if (auto value = impl_->txn.get(emails, id.view())) return decode_email(id, *value, impl_->origin(emails));
+  return std::nullopt;
+}
+
+std::optional<ThreadRow> Snapshot::thread(const ThreadId& id) const {
+  const Dbi& threads = impl_->crm.tables.threads;
+  if (auto value = impl_->txn.get(threads, id.view())) return decode_thread(id, *value, impl_->origin(threads));
+  return std::nullopt;
+}
+
+std::vector<MailboxRef> Snapshot::refs_of(const EmailId& id) const {
+  const Tables& t = impl_->crm.tables;
+  std::vector<MailboxRef> refs;
+  Cursor cursor(impl_->txn, t.refs__email);
+  for (const auto& entry : cursor.scan(KeyRange::with_prefix(id.view()))) {
+    // The index key is the email id followed by the refs key.
+    const std::string_view ref_key = entry.key.substr(Key128::size);
+    const std::string_view value = impl_->txn.at(t.refs, ref_key);
+    refs.push_back(decode_ref(ref_key, value, impl_->origin(t.refs)));
+  }
+  return refs;
+}
+
+std::vector<Link> Snapshot::links_of(const EmailId& id) const {
+  const Dbi& links = impl_->crm.tables.links;
+  std::vector<Link> out;
+  Cursor cursor(impl_->txn, links);
+  for (const auto& entry : cursor.scan(KeyRange::with_prefix(id.view())))
+    out.push_back(decode_link(entry.key, entry.value, impl_->origin(links)));
+  return out;
+}
+
+std::vector<AuditEntry> Snapshot::audit() const {
+  return all_rows<AuditEntry>(*impl_, impl_->crm.tables.audit, decode_audit);
+}
+
+bool Snapshot::can_see(std::string_view user, const EmailId& email) const {
+  const Tables& t = impl_->crm.tables;
+  // In one of the user's mailboxes.
+  if (const auto id = impl_->user_id(user)) {
+    Cursor refs(impl_->txn, t.refs__email);
+    const std::string prefix = KeyBuilder().key128(email).u64(*id).take();
+    if (auto hit = refs.seek(prefix); hit && hit->key.starts_with(prefix)) return true;
+  }
+  // Linked to a contact its owner shares.
+  Cursor links(impl_->txn, t.links);
+  const std::string contacts = KeyBuilder().key128(email).u8(static_cast<std::uint8_t>(LinkTarget::contact)).take();
+  for (const auto& entry : links.scan(KeyRange::with_prefix(contacts))) {
+    const RecordId contact_id = decode_u64(entry.key.substr(contacts.size()));
+    const auto value = impl_->txn.get(t.contacts, id_key(contact_id));
+    if (value && decode_contact(contact_id, *value, impl_->origin(t.contacts)).shared) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Newest first from an index of (prefix, i64 date, key128 email) keys.
+std::vector<EmailId> dated_emails(const Snapshot& snapshot, const Snapshot::Impl& s, const Dbi& index,
+                                  const std::string& prefix, const Snapshot::EmailQuery& query) {
+  std::vector<EmailId> out;
+  Cursor cursor(s.txn, index);
+  KeyRange range = KeyRange::with_prefix(prefix);
+  if (query.since != INT64_MIN) range.lower = KeyBuilder().i64(query.since).take().insert(0, prefix);
+  for (const auto& entry : cursor.scan(std::move(range), Direction::backward)) {
+    const EmailId email = dated_key_tail(entry.key, s.origin(index)).second;
+    if (query.viewer && !snapshot.can_see(*query.viewer, email)) continue;
+    out.push_back(email);
+    if (query.limit != 0 && out.size() >= query.limit) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<EmailId> Snapshot::emails_of(LinkTarget target, RecordId id, const EmailQuery& query) const {
+  const std::string prefix = KeyBuilder().u8(static_cast<std::uint8_t>(target)).u64(id).take();
+  return dated_emails(*this, *impl_, impl_->crm.tables.links__target, prefix, query);
+}
+
+std::vector<EmailId> Snapshot::emails_of_user(std::string_view user, const EmailQuery& query) const {
+  const auto id = impl_->user_id(user);
+  if (!id) return {};
+  return dated_emails(*this, *impl_, impl_->crm.tables.emails__user, KeyBuilder().u64(*id).take(), query);
+}
+
+std::vector<EmailRow> Snapshot::thread_view(const ThreadId& id, std::optional<std::string_view> viewer) const {
+  const Tables& t = impl_->crm.tables;
+  std::vector<EmailRow> rows;
+  Cursor cursor(impl_->txn, t.threads__email);
+  for (const auto& entry : cursor.scan(KeyRange::with_prefix(id.view()))) {
+    const EmailId email = dated_key_tail(entry.key, impl_->origin(t.threads__email)).second;
+    if (viewer && !can_see(*viewer, email)) continue;
+    rows.push_back(decode_email(email, impl_->txn.at(t.emails, email.view()), impl_->origin(t.emails), true));
+  }
+  return rows;
+}
+
+std::vector<TableCount> Snapshot::counts() const {
+  std::vector<TableCount> out;
+  for (const Dbi* dbi : impl_->crm.tables.all()) out.push_back({dbi->name(), impl_->txn.count(*dbi)});
+  return out;
+}
+
+}  // namespace lodestone::crm
