@@ -99,6 +99,13 @@ std::string render_config(const Config& config) {
   put(out, "event_log", config.tap.event_log);
   out << YAML::EndMap;
 
+  out << YAML::Key << "crm" << YAML::Value << YAML::BeginMap;
+  put(out, "path", config.crm.path);
+  out << YAML::Key << "org_domains" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& domain : config.crm.org_domains) out << domain;
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+
   put(out, "threads", config.threads);
   put(out, "busy_poll_us", config.busy_poll_us);
   out << YAML::EndMap;

@@ -25,7 +25,8 @@ using namespace std::string_view_literals;
 using Names = std::span<const std::string_view>;
 
 constexpr std::array kTopKeys{"listeners"sv, "upstreams"sv, "routes"sv, "timeouts"sv,
-                              "limits"sv,    "logging"sv,   "tap"sv,    "threads"sv, "busy_poll_us"sv};
+                              "limits"sv,    "logging"sv,   "tap"sv,    "crm"sv,     "threads"sv,
+                              "busy_poll_us"sv};
 constexpr std::array kListenerKeys{"protocol"sv, "address"sv, "port"sv,
                                    "tls"sv,      "cert"sv,    "key"sv,
                                    "allow_plaintext_login"sv};
@@ -37,6 +38,7 @@ constexpr std::array kLimitKeys{"preauth_line"sv, "preauth_literal"sv, "capture_
                                 "event_queue"sv, "event_queue_bytes"sv};
 constexpr std::array kLoggingKeys{"level"sv, "file"sv};
 constexpr std::array kTapKeys{"enabled"sv, "event_log"sv};
+constexpr std::array kCrmKeys{"path"sv, "org_domains"sv};
 
 constexpr std::array kProtocols{"imap"sv};
 constexpr std::array kTlsModes{"none"sv, "implicit"sv, "starttls"sv};  // TlsMode order
@@ -193,6 +195,7 @@ class Reader {
   void read_limits(const Section& section, Limits& limits);
   void read_logging(const Section& section, Logging& logging);
   void read_tap(const Section& section, Tap& tap);
+  void read_crm(const Section& section, Crm& crm);
 
   const std::filesystem::path& base_dir_;
   DiagnosticList& diagnostics_;
@@ -584,6 +587,23 @@ void Reader::read_tap(const Section& section, Tap& tap) {
     if (auto file = path(*field)) tap.event_log = *file;
 }
 
+void Reader::read_crm(const Section& section, Crm& crm) {
+  if (const Field* field = section.find("path"))
+    if (auto directory = path(*field); directory && !directory->empty()) crm.path = *directory;
+  const Field* domains = section.find("org_domains");
+  if (!domains || domains->value.IsNull()) return;
+  if (!domains->value.IsSequence()) {
+    error(domains->value_mark(), "'org_domains' must be a list of domains",
+          "write e.g. org_domains: [corp.example, corp-mail.example]");
+    return;
+  }
+  for (const YAML::Node& entry : domains->value) {
+    if (auto domain_name = domain(Field{"org domain", domains->key, entry}))
+      if (std::find(crm.org_domains.begin(), crm.org_domains.end(), *domain_name) == crm.org_domains.end())
+        crm.org_domains.push_back(*domain_name);
+  }
+}
+
 Config Reader::read(const YAML::Node& document) {
   Config config;
   auto top = section(document, "the config", kTopKeys);
@@ -604,6 +624,8 @@ Config Reader::read(const YAML::Node& document) {
   if (auto found = subsection(*top, "limits", kLimitKeys)) read_limits(*found, config.limits);
   if (auto found = subsection(*top, "logging", kLoggingKeys)) read_logging(*found, config.logging);
   if (auto found = subsection(*top, "tap", kTapKeys)) read_tap(*found, config.tap);
+  config.crm.path = (base_dir_ / "crm").lexically_normal().string();
+  if (auto found = subsection(*top, "crm", kCrmKeys)) read_crm(*found, config.crm);
   if (const Field* field = top->find("threads"))
     if (auto threads = count(*field, 0, kMaxThreads)) config.threads = static_cast<unsigned>(*threads);
   if (const Field* field = top->find("busy_poll_us"))

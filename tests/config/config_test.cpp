@@ -296,6 +296,28 @@ tap:
   CHECK(load_config((dir.path() / "etc/lodestone.yaml").string()) == config);
 }
 
+TEST_CASE("the crm section: store path next to the config by default, org domains lower-cased") {
+  const Config defaults = parse_config(kMinimal, kName);
+  CHECK(defaults.crm.path == "/etc/lodestone/crm");
+  CHECK(defaults.crm.org_domains.empty());
+  const Config set = parse_config(kMinimal + "crm:\n  path: /var/lib/lodestone/crm\n  org_domains: [Corp.Example, corp.example, b.example]\n", kName);
+  CHECK(set.crm.path == "/var/lib/lodestone/crm");
+  CHECK(set.crm.org_domains == std::vector<std::string>{"corp.example", "b.example"});
+  const Config relative = parse_config(kMinimal + "crm: {path: data/crm}\n", kName);
+  CHECK(relative.crm.path == "/etc/lodestone/data/crm");
+
+  const auto bad = diagnose(kMinimal + "crm:\n  org_domains: [alice@corp.example]\n  patth: x\n");
+  INFO(describe(bad));
+  REQUIRE(bad.size() == 2);
+  CHECK(bad[0].line == 17);
+  CHECK_THAT(bad[0].message, Contains("contains '@'"));
+  CHECK(bad[1].line == 18);
+  CHECK_THAT(bad[1].message, Contains("patth"));
+  const auto scalar = diagnose(kMinimal + "crm:\n  org_domains: corp.example\n");
+  REQUIRE(scalar.size() == 1);
+  CHECK_THAT(scalar[0].message, Contains("must be a list"));
+}
+
 TEST_CASE("render_config writes the effective config, which parses back to the same") {
   TempDir dir;
   dir.write("server.pem");
@@ -330,6 +352,7 @@ timeouts: {connect: 1500ms, preauth: 1h, idle: 2h, drain: 0}
 limits: {preauth_line: 1025, preauth_literal: 0, capture_max: 1GiB, event_queue: 7, event_queue_bytes: 3MiB}
 logging: {level: debug, file: "log file.txt"}
 tap: {enabled: false, event_log: events.jsonl}
+crm: {path: store, org_domains: [Corp.Example, corp-mail.example]}
 threads: 4
 busy_poll_us: 0
 )",

@@ -87,6 +87,17 @@ struct Tap {
   bool operator==(const Tap&) const = default;
 };
 
+struct Crm {
+  // The LMDB store's directory; relative paths are resolved against the
+  // config file's directory. Default: "crm" next to the config file.
+  std::string path;
+  // The organisation's own mail domains: their addresses are staff, never
+  // contacts, leads or accounts. Lower-cased.
+  std::vector<std::string> org_domains;
+
+  bool operator==(const Crm&) const = default;
+};
+
 struct Config {
   std::string source_path;  // the file read, as an absolute path
   std::vector<Listener> listeners;
@@ -96,6 +107,7 @@ struct Config {
   Limits limits;
   Logging logging;
   Tap tap;
+  Crm crm;
   unsigned threads = 0;  // I/O threads; 0 = number of cores
   // After a burst of work an I/O thread polls this long before sleeping, so
   // a reply arriving within it is relayed without a wake-up; 0 = never poll.
