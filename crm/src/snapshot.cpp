@@ -97,6 +97,13 @@ std::optional<EmailRow> Snapshot::email(const EmailId& id) const {
   return std::nullopt;
 }
 
+void Snapshot::for_each_email(const std::function<void(const EmailRow&)>& visit) const {
+  const Dbi& emails = impl_->crm.tables.emails;
+  Cursor cursor(impl_->txn, emails);
+  for (const auto& entry : cursor.scan(KeyRange::all()))
+    visit(decode_email(Key128::from_bytes(entry.key), entry.value, impl_->origin(emails)));
+}
+
 std::optional<ThreadRow> Snapshot::thread(const ThreadId& id) const {
   const Dbi& threads = impl_->crm.tables.threads;
   if (auto value = impl_->txn.get(threads, id.view())) return decode_thread(id, *value, impl_->origin(threads));

@@ -74,15 +74,26 @@ Tables Tables::open(ReadTxn& txn) {
 
 std::string id_key(std::uint64_t id) { return encode_u64(id); }
 
-std::string name_key(std::string_view name) { return KeyBuilder().string(name).take(); }
+std::string key_text(std::string_view text) {
+  // LMDB keys are at most 511 bytes, and an escaped NUL takes two: long or
+  // NUL-bearing text (from mail, so from anyone) is cut and made unique again
+  // by a hash of the whole.
+  constexpr std::size_t longest = 120, kept = 80;
+  if (text.size() <= longest && text.find('\0') == std::string_view::npos) return std::string(text);
+  std::string bounded(text.substr(0, kept));
+  std::replace(bounded.begin(), bounded.end(), '\0', '\x01');
+  return bounded + '\x1f' + hash128("key text", text).to_hex();
+}
+
+std::string name_key(std::string_view name) { return KeyBuilder().string(key_text(name)).take(); }
 
 std::string ref_key(UserId user, std::string_view folder, std::uint32_t uidvalidity, std::uint32_t uid) {
-  return KeyBuilder().u64(user).string(folder).u32(uidvalidity).u32(uid).take();
+  return KeyBuilder().u64(user).string(key_text(folder)).u32(uidvalidity).u32(uid).take();
 }
 
 std::string ref_email_key(const EmailId& email, UserId user, std::string_view folder, std::uint32_t uidvalidity,
                           std::uint32_t uid) {
-  return KeyBuilder().key128(email).u64(user).string(folder).u32(uidvalidity).u32(uid).take();
+  return KeyBuilder().key128(email).u64(user).string(key_text(folder)).u32(uidvalidity).u32(uid).take();
 }
 
 std::string dated_key(UserId owner, std::int64_t date, const EmailId& email) {
@@ -90,11 +101,11 @@ std::string dated_key(UserId owner, std::int64_t date, const EmailId& email) {
 }
 
 std::string address_prefix(std::string_view address) {
-  return KeyBuilder().string(domain_of(address)).string(address).take();
+  return KeyBuilder().string(key_text(domain_of(address))).string(key_text(address)).take();
 }
 
 std::string address_key(std::string_view address, std::int64_t date, const EmailId& email) {
-  return KeyBuilder().string(domain_of(address)).string(address).i64(date).key128(email).take();
+  return KeyBuilder().string(key_text(domain_of(address))).string(key_text(address)).i64(date).key128(email).take();
 }
 
 std::string dated_key(const ThreadId& thread, std::int64_t date, const EmailId& email) {
@@ -102,7 +113,7 @@ std::string dated_key(const ThreadId& thread, std::int64_t date, const EmailId& 
 }
 
 std::string thread_subject_key(std::string_view subject, std::int64_t last_date, const ThreadId& thread) {
-  return KeyBuilder().string(subject).i64(last_date).key128(thread).take();
+  return KeyBuilder().string(key_text(subject)).i64(last_date).key128(thread).take();
 }
 
 std::string link_key(const EmailId& email, LinkTarget target, RecordId id) {
@@ -279,7 +290,7 @@ EmailRow decode_email(const EmailId& id, std::string_view value, const Origin& o
 
 std::string encode(const MailboxRef& ref) {
   RecordWriter out(record_version);
-  out.key128(ref.email);
+  out.key128(ref.email).string(ref.folder);
   write_strings(out, ref.flags);
   return out.take();
 }
@@ -288,12 +299,13 @@ MailboxRef decode_ref(std::string_view key, std::string_view value, const Origin
   MailboxRef ref;
   KeyReader k(key, origin);
   ref.user = k.u64();
-  ref.folder = k.string();
+  k.string();  // the folder as key text, maybe cut; the record has it whole
   ref.uidvalidity = k.u32();
   ref.uid = k.u32();
   k.expect_end();
   RecordReader in(value, record_version, origin);
   ref.email = in.key128();
+  ref.folder = in.string();
   ref.flags = read_strings(in);
   in.expect_end();
   return ref;

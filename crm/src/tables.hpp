@@ -31,6 +31,7 @@ struct Tables {
   //   by domain in one index
   Dbi emails__user, emails__address;
   // refs: (u64 user, string folder, u32 uidvalidity, u32 uid) → MailboxRef
+  //   (the record repeats the folder: the key may hold it cut, see key_text)
   // refs__email: (key128 email, u64 user, string folder, u32 uidvalidity, u32 uid)
   Dbi refs, refs__email;
   // threads: key128 thread → ThreadRow
@@ -55,6 +56,9 @@ struct Tables {
 };
 
 // ---- Keys ----
+// String parts of keys go through key_text(): at most 113 bytes, no NUL.
+
+std::string key_text(std::string_view text);
 
 std::string id_key(std::uint64_t id);
 std::string name_key(std::string_view name);

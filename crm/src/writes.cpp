@@ -133,13 +133,13 @@ std::optional<std::uint32_t> Writing::import_uid(UserId user, std::string_view f
   // Already imported into this folder?
   {
     Cursor cursor(txn_, t_.refs__email);
-    const std::string prefix = KeyBuilder().key128(email).u64(user).string(folder).u32(0).take();
+    const std::string prefix = KeyBuilder().key128(email).u64(user).string(key_text(folder)).u32(0).take();
     if (auto hit = cursor.seek(prefix); hit && hit->key.starts_with(prefix)) return std::nullopt;
   }
   // Next number after the folder's last imported one.
   Cursor cursor(txn_, t_.refs);
-  const std::string imports = KeyBuilder().u64(user).string(folder).u32(0).take();
-  const std::string after_imports = KeyBuilder().u64(user).string(folder).u32(1).take();
+  const std::string imports = KeyBuilder().u64(user).string(key_text(folder)).u32(0).take();
+  const std::string after_imports = KeyBuilder().u64(user).string(key_text(folder)).u32(1).take();
   std::optional<Entry> last = cursor.seek(after_imports) ? cursor.prev() : cursor.last();
   if (!last || !last->key.starts_with(imports)) return 1;
   const std::uint32_t highest = decode_u32(last->key.substr(last->key.size() - 4));
@@ -307,7 +307,7 @@ std::optional<RecordId> Writing::ensure_account(std::string_view domain) {
   txn_.insert(t_.accounts, id_key(id), encode(Account{id, std::string(domain), std::string(domain), now_}));
   txn_.insert(t_.accounts__domain, key, id_key(id));
   audit(0, "account.create", std::string(domain));
-  link_past_emails(KeyBuilder().string(domain).take(), LinkTarget::account, id);
+  link_past_emails(KeyBuilder().string(key_text(domain)).take(), LinkTarget::account, id);
   return id;
 }
 

@@ -427,3 +427,30 @@ TEST_CASE("a read-only open of a missing store names the path") {
   TempDir dir;
   CHECK_THROWS_WITH(Crm({.directory = dir.path() / "nope", .read_only = true}), Catch::Contains("nope"));
 }
+
+TEST_CASE("hostile sizes: long subjects, addresses, folders and user names fit LMDB's key limit") {
+  TempDir dir;
+  Crm crm({.directory = dir.path()});
+  const std::string long_subject = "Re: " + std::string(5000, 'x');
+  const std::string long_address = std::string(1000, 'a') + "@" + std::string(600, 'b') + ".example";
+  const std::string folder = "Folder" + std::string(1, '\0') + std::string(700, 'f');
+  const std::string user = std::string(300, 'u');
+  const auto raw = make_message({.message_id = "long@x.example", .from = long_address, .to = long_address,
+                                 .subject = long_subject});
+  const auto outcome = crm.record_email(at(user, folder, 1, 1), raw).get();
+  // A second folder that differs only after the cut point stays apart.
+  const std::string other_folder = folder + "2";
+  crm.record_email(at(user, other_folder, 1, 1), raw).get();
+  CHECK_THROWS_WITH(crm.add_lead({.email = std::string(300, 'c') + "@lead.example"}).get(),
+                    Catch::Contains("not an email address"));
+  crm.add_lead({.email = std::string(230, 'c') + "@lead.example"}).get();
+
+  Snapshot s = crm.snapshot();
+  const auto refs = s.refs_of(outcome.email);
+  REQUIRE(refs.size() == 2);
+  CHECK(((refs[0].folder == folder && refs[1].folder == other_folder) ||
+         (refs[1].folder == folder && refs[0].folder == other_folder)));
+  CHECK(s.user(user));
+  CHECK(s.emails_of_user(user, {}).size() == 1);
+  CHECK(s.check().empty());
+}

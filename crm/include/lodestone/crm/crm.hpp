@@ -304,6 +304,8 @@ class Snapshot {
   std::vector<Deal> deals() const;
 
   std::optional<EmailRow> email(const EmailId& id) const;
+  // Every email, in id order, one at a time (exports).
+  void for_each_email(const std::function<void(const EmailRow&)>& visit) const;
   std::optional<ThreadRow> thread(const ThreadId& id) const;
   std::vector<MailboxRef> refs_of(const EmailId& id) const;
   std::vector<Link> links_of(const EmailId& id) const;
