@@ -1,4 +1,5 @@
-// The lodestone command: run the proxy, check a config, make dev certificates.
+// The lodestone command: run the proxy, check a config, make dev certificates,
+// query and maintain the CRM.
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,6 +10,7 @@
 
 #include "lodestone/certs.hpp"
 #include "lodestone/config.hpp"
+#include "lodestone/crm/cli.hpp"
 #include "lodestone/proxy.hpp"
 
 namespace {
@@ -56,7 +58,11 @@ int main(int argc, char** argv) {
   auto* cert_dev = cert->add_subcommand("dev", "Create a local CA and a server certificate for localhost.");
   cert_dev->add_option("--out", cert_dir, "Directory to write ca.pem, ca.key, server.pem, server.key")->required();
 
+  lodestone::crm::CrmCommand crm(app);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (crm.chosen()) return crm.run();
 
   if (*check) {
     const auto config = load_or_explain(check_path);
