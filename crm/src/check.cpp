@@ -150,7 +150,7 @@ class Checker {
       const EmailRow e = decode_email(id, value, s_.origin(t_.emails));
       email_dates_[id] = e.date;
       for (const auto& address : participants_of(e)) addresses.emplace_back(address_key(address, e.date, id), "");
-      thread_entries.emplace_back(dated_key(e.thread, e.date, id), "");
+      thread_entries.emplace_back(dated_key(e.thread, e.date, id), encode_thread_entry(e));
       ++thread_sizes_[e.thread];
       if (!exists(t_.threads, e.thread.view())) problem(t_.emails, key, "its thread " + e.thread.to_hex() + " does not exist");
       if (!e.message_id.empty() && !exists(t_.threads__message_id, email_id_from_message_id(e.message_id).view()))

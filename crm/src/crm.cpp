@@ -1,7 +1,10 @@
 #include "lodestone/crm/crm.hpp"
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <system_error>
+#include <type_traits>
 
 #include "crm_impl.hpp"
 #include "lodestone/crm/schema.hpp"
@@ -80,17 +83,31 @@ template <class Result, class Operation>
 std::future<Result> Crm::Impl::submit(Operation operation) {
   // The request may run more than once (the writer retries a batch after
   // growing the map); each run overwrites the result of the one before.
-  auto result = std::make_shared<std::optional<Result>>();
+  // Writes that answer nothing (Result void) leave it empty.
+  using Stored = std::conditional_t<std::is_void_v<Result>, bool, Result>;
+  auto result = std::make_shared<std::optional<Stored>>();
+  auto promise = std::make_shared<std::promise<Result>>();
+  std::future<Result> future = promise->get_future();
   const std::int64_t now = now_seconds();
-  std::future<void> committed =
-      writer_or_throw().submit([this, result, now, operation = std::move(operation)](WriteTxn& txn) {
+  writer_or_throw().submit(
+      [this, result, now, operation = std::move(operation)](WriteTxn& txn) {
         Writing writing(txn, tables, options, now);
-        *result = operation(writing);
+        if constexpr (std::is_void_v<Result>) {
+          operation(writing);
+        } else {
+          *result = operation(writing);
+        }
+      },
+      [result, promise](std::exception_ptr failure) {
+        if (failure) {
+          promise->set_exception(failure);
+        } else if constexpr (std::is_void_v<Result>) {
+          promise->set_value();
+        } else {
+          promise->set_value(std::move(**result));
+        }
       });
-  return std::async(std::launch::deferred, [result, committed = std::move(committed)]() mutable {
-    committed.get();
-    return std::move(**result);
-  });
+  return future;
 }
 
 Crm::Crm(CrmOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -114,11 +131,7 @@ std::future<RecordOutcome> Crm::record_email(const SeenEmail& seen, const mail::
 
 std::future<void> Crm::set_flags(std::string user, std::string folder, std::uint32_t uidvalidity, std::uint32_t uid,
                                  std::vector<std::string> flags) {
-  auto done = impl_->submit<bool>([=](Writing& w) {
-    w.set_flags(user, folder, uidvalidity, uid, flags);
-    return true;
-  });
-  return std::async(std::launch::deferred, [done = std::move(done)]() mutable { done.get(); });
+  return impl_->submit<void>([=](Writing& w) { w.set_flags(user, folder, uidvalidity, uid, flags); });
 }
 
 std::future<bool> Crm::delete_ref(std::string user, std::string folder, std::uint32_t uidvalidity,
@@ -139,19 +152,11 @@ std::future<RecordId> Crm::add_deal(DealInput deal) {
 }
 
 std::future<void> Crm::update_deal(RecordId id, DealUpdate update, std::string by_user) {
-  auto done = impl_->submit<bool>([=](Writing& w) {
-    w.update_deal(id, update, by_user);
-    return true;
-  });
-  return std::async(std::launch::deferred, [done = std::move(done)]() mutable { done.get(); });
+  return impl_->submit<void>([=](Writing& w) { w.update_deal(id, update, by_user); });
 }
 
 std::future<void> Crm::link(EmailId email, LinkTarget target, RecordId target_id, std::string by_user, LinkHow how) {
-  auto done = impl_->submit<bool>([=](Writing& w) {
-    w.link(email, target, target_id, by_user, how);
-    return true;
-  });
-  return std::async(std::launch::deferred, [done = std::move(done)]() mutable { done.get(); });
+  return impl_->submit<void>([=](Writing& w) { w.link(email, target, target_id, by_user, how); });
 }
 
 void Crm::flush() {

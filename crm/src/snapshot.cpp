@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <unordered_map>
 
 #include "crm_impl.hpp"
 
@@ -136,37 +137,64 @@ std::vector<AuditEntry> Snapshot::audit() const {
   return all_rows<AuditEntry>(*impl_, impl_->crm.tables.audit, decode_audit);
 }
 
+namespace {
+
+// Decides Snapshot::can_see for one viewer over many emails: the viewer's
+// id is looked up once, the two cursors are opened once, and each shared
+// contact is decoded once, instead of all of that per email.
+class Visibility {
+ public:
+  Visibility(const Snapshot::Impl& s, std::string_view user)
+      : s_(s), user_(s.user_id(user)), refs_(s.txn, s.crm.tables.refs__email), links_(s.txn, s.crm.tables.links) {}
+
+  bool can_see(const EmailId& email) {
+    const Tables& t = s_.crm.tables;
+    // In one of the user's mailboxes.
+    if (user_) {
+      const std::string prefix = KeyBuilder().key128(email).u64(*user_).take();
+      if (auto hit = refs_.seek(prefix); hit && hit->key.starts_with(prefix)) return true;
+    }
+    // Linked to a contact its owner shares.
+    const std::string contacts = KeyBuilder().key128(email).u8(static_cast<std::uint8_t>(LinkTarget::contact)).take();
+    for (const auto& entry : links_.scan(KeyRange::with_prefix(contacts))) {
+      const RecordId contact_id = decode_u64(entry.key.substr(contacts.size()));
+      auto [known, inserted] = shared_.try_emplace(contact_id, false);
+      if (inserted) {
+        const auto value = s_.txn.get(t.contacts, id_key(contact_id));
+        known->second = value && decode_contact(contact_id, *value, s_.origin(t.contacts)).shared;
+      }
+      if (known->second) return true;
+    }
+    return false;
+  }
+
+ private:
+  const Snapshot::Impl& s_;
+  std::optional<UserId> user_;
+  Cursor refs_, links_;
+  std::unordered_map<RecordId, bool> shared_;
+};
+
+}  // namespace
+
 bool Snapshot::can_see(std::string_view user, const EmailId& email) const {
-  const Tables& t = impl_->crm.tables;
-  // In one of the user's mailboxes.
-  if (const auto id = impl_->user_id(user)) {
-    Cursor refs(impl_->txn, t.refs__email);
-    const std::string prefix = KeyBuilder().key128(email).u64(*id).take();
-    if (auto hit = refs.seek(prefix); hit && hit->key.starts_with(prefix)) return true;
-  }
-  // Linked to a contact its owner shares.
-  Cursor links(impl_->txn, t.links);
-  const std::string contacts = KeyBuilder().key128(email).u8(static_cast<std::uint8_t>(LinkTarget::contact)).take();
-  for (const auto& entry : links.scan(KeyRange::with_prefix(contacts))) {
-    const RecordId contact_id = decode_u64(entry.key.substr(contacts.size()));
-    const auto value = impl_->txn.get(t.contacts, id_key(contact_id));
-    if (value && decode_contact(contact_id, *value, impl_->origin(t.contacts)).shared) return true;
-  }
-  return false;
+  return Visibility(*impl_, user).can_see(email);
 }
 
 namespace {
 
 // Newest first from an index of (prefix, i64 date, key128 email) keys.
-std::vector<EmailId> dated_emails(const Snapshot& snapshot, const Snapshot::Impl& s, const Dbi& index,
+std::vector<EmailId> dated_emails(const Snapshot::Impl& s, const Dbi& index,
                                   const std::string& prefix, const Snapshot::EmailQuery& query) {
   std::vector<EmailId> out;
+  std::optional<Visibility> visibility;
+  if (query.viewer) visibility.emplace(s, *query.viewer);
   Cursor cursor(s.txn, index);
   KeyRange range = KeyRange::with_prefix(prefix);
   if (query.since != INT64_MIN) range.lower = KeyBuilder().i64(query.since).take().insert(0, prefix);
   for (const auto& entry : cursor.scan(std::move(range), Direction::backward)) {
     const EmailId email = dated_key_tail(entry.key, s.origin(index)).second;
-    if (query.viewer && !snapshot.can_see(*query.viewer, email)) continue;
+    if (visibility && !visibility->can_see(email)) continue;
     out.push_back(email);
     if (query.limit != 0 && out.size() >= query.limit) break;
   }
@@ -177,25 +205,29 @@ std::vector<EmailId> dated_emails(const Snapshot& snapshot, const Snapshot::Impl
 
 std::vector<EmailId> Snapshot::emails_of(LinkTarget target, RecordId id, const EmailQuery& query) const {
   const std::string prefix = KeyBuilder().u8(static_cast<std::uint8_t>(target)).u64(id).take();
-  return dated_emails(*this, *impl_, impl_->crm.tables.links__target, prefix, query);
+  return dated_emails(*impl_, impl_->crm.tables.links__target, prefix, query);
 }
 
 std::vector<EmailId> Snapshot::emails_of_user(std::string_view user, const EmailQuery& query) const {
   const auto id = impl_->user_id(user);
   if (!id) return {};
-  return dated_emails(*this, *impl_, impl_->crm.tables.emails__user, KeyBuilder().u64(*id).take(), query);
+  return dated_emails(*impl_, impl_->crm.tables.emails__user, KeyBuilder().u64(*id).take(), query);
 }
 
-std::vector<EmailRow> Snapshot::thread_view(const ThreadId& id, std::optional<std::string_view> viewer) const {
+std::vector<ThreadEntry> Snapshot::thread_view(const ThreadId& id, std::optional<std::string_view> viewer) const {
   const Tables& t = impl_->crm.tables;
-  std::vector<EmailRow> rows;
+  std::vector<ThreadEntry> entries;
+  if (const auto thread = impl_->txn.get(t.threads, id.view()))
+    entries.reserve(decode_thread(id, *thread, impl_->origin(t.threads)).email_count);
+  std::optional<Visibility> visibility;
+  if (viewer) visibility.emplace(*impl_, *viewer);
   Cursor cursor(impl_->txn, t.threads__email);
   for (const auto& entry : cursor.scan(KeyRange::with_prefix(id.view()))) {
-    const EmailId email = dated_key_tail(entry.key, impl_->origin(t.threads__email)).second;
-    if (viewer && !can_see(*viewer, email)) continue;
-    rows.push_back(decode_email(email, impl_->txn.at(t.emails, email.view()), impl_->origin(t.emails), true));
+    ThreadEntry e = decode_thread_entry(entry.key, entry.value, impl_->origin(t.threads__email));
+    if (visibility && !visibility->can_see(e.id)) continue;
+    entries.push_back(std::move(e));
   }
-  return rows;
+  return entries;
 }
 
 std::vector<TableCount> Snapshot::counts() const {

@@ -1,6 +1,7 @@
 #include "tables.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace lodestone::crm {
 namespace {
@@ -286,6 +287,32 @@ EmailRow decode_email(const EmailId& id, std::string_view value, const Origin& o
   }
   in.expect_end();
   return e;
+}
+
+std::string encode_thread_entry(const EmailRow& email) {
+  const mail::Address none;
+  const mail::Address& from = email.from.empty() ? none : email.from.front();
+  const mail::Address& to = email.to.empty() ? none : email.to.front();
+  return RecordWriter(record_version)
+      .string(from.name)
+      .string(from.address)
+      .string(to.name)
+      .string(to.address)
+      .string(email.subject)
+      .take();
+}
+
+ThreadEntry decode_thread_entry(std::string_view key, std::string_view value, const Origin& origin) {
+  ThreadEntry entry;
+  std::tie(entry.date, entry.id) = dated_key_tail(key, origin);
+  RecordReader in(value, record_version, origin);
+  entry.from.name = in.string();
+  entry.from.address = in.string();
+  entry.to.name = in.string();
+  entry.to.address = in.string();
+  entry.subject = in.string();
+  in.expect_end();
+  return entry;
 }
 
 std::string encode(const MailboxRef& ref) {

@@ -93,6 +93,9 @@ Deal decode_deal(RecordId id, std::string_view value, const Origin& origin);
 std::string encode(const EmailRow& email);
 // Without the text and attachments when `headers_only` (thread views).
 EmailRow decode_email(const EmailId& id, std::string_view value, const Origin& origin, bool headers_only = false);
+// The threads__email value for an email, and its reading back.
+std::string encode_thread_entry(const EmailRow& email);
+ThreadEntry decode_thread_entry(std::string_view key, std::string_view value, const Origin& origin);
 std::string encode(const MailboxRef& ref);
 // Key fields come from the key.
 MailboxRef decode_ref(std::string_view key, std::string_view value, const Origin& origin);

@@ -70,6 +70,13 @@ bool Writing::is_org_address(std::string_view address) const {
   return false;
 }
 
+void Writing::reject_org_address(std::string_view address, std::string_view kind) const {
+  if (is_org_address(address))
+    throw std::invalid_argument(std::string(address) +
+                                " is in one of the organisation's domains (crm.org_domains): staff are not a " +
+                                std::string(kind));
+}
+
 UserId Writing::ensure_user(std::string_view name) {
   if (name.empty()) throw std::invalid_argument("a user name must not be empty");
   const std::string key = name_key(name);
@@ -216,7 +223,7 @@ ThreadId Writing::assign_thread(const EmailRow& email) {
   ++thread.email_count;
   txn_.put(t_.threads, thread.id.view(), encode(thread));
   txn_.put(t_.threads__subject, thread_subject_key(thread.subject, thread.last_date, thread.id), {});
-  txn_.put(t_.threads__email, dated_key(thread.id, email.date, email.id), {});
+  txn_.put(t_.threads__email, dated_key(thread.id, email.date, email.id), encode_thread_entry(email));
 
   // Later messages find the thread through any identifier this one carries.
   // An identifier already claimed by another thread keeps it: threads are
@@ -336,6 +343,7 @@ RecordId Writing::add_contact(const ContactInput& input) {
   for (const auto& raw : input.emails) {
     std::string address = lower_ascii(raw);
     if (!plausible_address(address)) throw std::invalid_argument("not an email address: '" + raw + "'");
+    reject_org_address(address, "contact");
     if (std::find(contact.emails.begin(), contact.emails.end(), address) != contact.emails.end()) continue;
     if (auto other = txn_.get(t_.contacts__email, name_key(address)))
       throw std::invalid_argument(address + " already belongs to contact " + std::to_string(decode_u64(*other)));
@@ -363,6 +371,7 @@ RecordId Writing::add_contact(const ContactInput& input) {
 RecordId Writing::add_lead(const LeadInput& input) {
   const std::string address = lower_ascii(input.email);
   if (!plausible_address(address)) throw std::invalid_argument("not an email address: '" + input.email + "'");
+  reject_org_address(address, "lead");
   if (auto existing = txn_.get(t_.leads__email, name_key(address))) return decode_u64(*existing);
   Lead lead;
   lead.id = next_id(t_.leads);

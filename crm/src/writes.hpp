@@ -39,6 +39,8 @@ class Writing {
   RecordId next_id(const Dbi& table);
   void audit(UserId user, std::string_view action, std::string detail);
   bool is_org_address(std::string_view address) const;
+  // Staff addresses never become contacts or leads: InvalidInput naming the setting.
+  void reject_org_address(std::string_view address, std::string_view kind) const;
 
   ThreadId assign_thread(const EmailRow& email);
   std::optional<ThreadId> thread_by_references(const EmailRow& email);

@@ -82,6 +82,28 @@ TEST_CASE("the stored email keeps what the parser found") {
   CHECK(email->text.find("Hello Alice") != std::string::npos);
   CHECK(email->size == raw.size());
   CHECK_FALSE(email->bulk);
+
+  // A thread view lists the same message from the thread index alone.
+  const auto entries = s.thread_view(email->thread, std::nullopt);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].id == outcome.email);
+  CHECK(entries[0].date == 1772528400);
+  CHECK(entries[0].from.name == "Dana Ortiz");
+  CHECK(entries[0].from.address == email->from[0].address);
+  CHECK(entries[0].to.address == "alice@corp.example");
+  CHECK(entries[0].subject == "Angebot für 40");
+}
+
+TEST_CASE("write futures become ready by themselves, so callers can poll them") {
+  TempDir dir;
+  Crm crm({.directory = dir.path()});
+  auto recorded = crm.record_email(at("alice", "INBOX", 1, 1), make_message({.message_id = "poll@x.example"}));
+  auto flagged = crm.set_flags("alice", "INBOX", 1, 1, {"\\Seen"});
+  // Generous: only a future that never becomes ready (a deferred one) fails.
+  REQUIRE(recorded.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  REQUIRE(flagged.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  CHECK(recorded.get().new_email);
+  flagged.get();
 }
 
 TEST_CASE("a message without Message-ID is identified by its content") {
@@ -263,6 +285,9 @@ TEST_CASE("contacts link past and future emails, create accounts, and refuse tak
                     Catch::Contains("already belongs to contact 1"));
   CHECK_THROWS_WITH(crm.add_contact({.name = "Bad", .emails = {"not an address"}}).get(),
                     Catch::Contains("not an email address"));
+  CHECK_THROWS_WITH(crm.add_contact({.name = "Staff", .emails = {"bob@CORP.example"}}).get(),
+                    Catch::Contains("organisation's domains"));
+  CHECK_THROWS_WITH(crm.add_lead({.email = "bob@corp.example"}).get(), Catch::Contains("organisation's domains"));
 }
 
 TEST_CASE("public mail providers never become accounts") {

@@ -183,8 +183,13 @@ class CrmCli(unittest.TestCase):
         env = dict(os.environ, LODESTONE_CONFIG=str(config))
         stats = subprocess.run([LODESTONE, "crm", "stats", "--json"], capture_output=True, text=True, env=env)
         self.assertEqual(json.loads(stats.stdout)["emails"], 1)
-        # acme.example is the organisation's own: no account even for a contact there.
-        crm("contacts", "add", "--name", "Colleague", "--email", "dana@acme.example", "--config", str(config))
+        # acme.example is the organisation's own: staff there are neither
+        # contacts nor an account.
+        refused = crm("contacts", "add", "--name", "Colleague", "--email", "dana@acme.example", "--config",
+                      str(config), check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("dana@acme.example is in one of the organisation's domains", refused.stderr)
+        self.assertEqual(crm_json("contacts", "list", db=self.dir / "store"), [])
         self.assertEqual(crm_json("accounts", "list", db=self.dir / "store"), [])
 
     def test_errors_are_clear(self):

@@ -48,10 +48,12 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
-std::string first_address(const std::vector<mail::Address>& addresses) {
-  if (addresses.empty()) return "";
-  const auto& a = addresses.front();
+std::string shown_address(const mail::Address& a) {
   return a.name.empty() ? a.address : a.name + " <" + a.address + ">";
+}
+
+std::string first_address(const std::vector<mail::Address>& addresses) {
+  return addresses.empty() ? "" : shown_address(addresses.front());
 }
 
 // "4800.50": exact, and without the thousands separators a script would trip on.
@@ -677,7 +679,8 @@ struct CrmCommand::State {
     const auto emails = s.thread_view(thread->id, as);
     if (json_output) {
       json::array items;
-      for (const auto& e : emails) items.push_back(email_json(e, false));
+      for (const auto& e : emails)
+        if (auto row = s.email(e.id)) items.push_back(email_json(*row, false));
       std::cout << json::serialize(json::object{{"thread", thread->id.to_hex()},
                                                 {"subject", thread->subject},
                                                 {"emails_total", thread->email_count},
@@ -691,7 +694,7 @@ struct CrmCommand::State {
     std::cout << "\n\n";
     TextTable table({"ID", "DATE", "FROM", "TO", "SUBJECT"});
     for (const auto& e : emails)
-      table.add({e.id.to_hex(), format_date(e.date), first_address(e.from), first_address(e.to), e.subject});
+      table.add({e.id.to_hex(), format_date(e.date), shown_address(e.from), shown_address(e.to), e.subject});
     table.print(std::cout);
     return 0;
   }
@@ -921,25 +924,38 @@ CrmCommand::~CrmCommand() = default;
 
 bool CrmCommand::chosen() const { return state_->crm->parsed(); }
 
+namespace {
+
+// "lodestone crm contacts add": how errors name the command that failed.
+std::string command_path(const CLI::App* app) {
+  std::string path;
+  // The root's name is argv[0], a path; the program is "lodestone".
+  for (; app->get_parent() != nullptr; app = app->get_parent()) path.insert(0, " " + app->get_name());
+  return "lodestone" + path;
+}
+
+}  // namespace
+
 int CrmCommand::run() {
   for (auto& [app, run] : state_->commands) {
     if (!app->parsed()) continue;
+    const std::string command = command_path(app);
     try {
       return run();
     } catch (const UsageError& e) {
-      std::cerr << "lodestone crm " << app->get_name() << ": " << e.what() << '\n';
+      std::cerr << command << ": " << e.what() << '\n';
       return 2;
     } catch (const config::ConfigError& e) {
       std::cerr << e.what();
       return 2;
     } catch (const SourceError& e) {
-      std::cerr << "lodestone crm " << app->get_name() << ": " << e.what() << '\n';
+      std::cerr << command << ": " << e.what() << '\n';
       return 2;
     } catch (const cli::CsvError& e) {
-      std::cerr << "lodestone crm " << app->get_name() << ": " << state_->file << ": " << e.what() << '\n';
+      std::cerr << command << ": " << state_->file << ": " << e.what() << '\n';
       return 2;
     } catch (const std::exception& e) {
-      std::cerr << "lodestone crm " << app->get_name() << ": " << e.what() << '\n';
+      std::cerr << command << ": " << e.what() << '\n';
       return 1;
     }
   }

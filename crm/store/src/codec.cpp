@@ -244,7 +244,12 @@ std::uint64_t RecordReader::varint() {
 
 std::string_view RecordReader::string() {
   const std::uint64_t length = varint();
-  return take(static_cast<std::size_t>(length), "a string of " + std::to_string(length) + " bytes");
+  // The message is built only when the string does not fit: building it on
+  // every call cost a heap allocation per string read.
+  if (length > remaining())
+    fail(offset_, "truncated: a string of " + std::to_string(length) + " bytes, " + std::to_string(remaining()) +
+                      " left");
+  return take(static_cast<std::size_t>(length), "a string");
 }
 
 std::size_t RecordReader::count(std::size_t min_element_size) {

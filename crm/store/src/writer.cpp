@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -28,15 +29,25 @@ Writer::Writer(Env& env, WriterOptions options)
 
 Writer::~Writer() { stop(); }
 
-std::future<void> Writer::submit(Request request) {
-  Pending pending{std::move(request), {}};
-  std::future<void> future = pending.done.get_future();
+void Writer::submit(Request request, Completion done) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) throw StoreError(0, "submit a write", env_.path(), "the writer is stopped");
-    queue_.push_back(std::move(pending));
+    queue_.push_back({std::move(request), std::move(done)});
   }
   queued_.notify_one();
+}
+
+std::future<void> Writer::submit(Request request) {
+  auto promise = std::make_shared<std::promise<void>>();
+  std::future<void> future = promise->get_future();
+  submit(std::move(request), [promise](std::exception_ptr failure) {
+    if (failure) {
+      promise->set_exception(failure);
+    } else {
+      promise->set_value();
+    }
+  });
   return future;
 }
 
@@ -78,17 +89,11 @@ void Writer::commit_batch(std::vector<Pending>& batch) {
     }
   } catch (...) {
     // Nothing of the batch was committed: every request learns why.
-    for (Pending& pending : batch) pending.done.set_exception(std::current_exception());
+    for (Pending& pending : batch) pending.done(std::current_exception());
     return;
   }
   commits_.fetch_add(1);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (failures[i]) {
-      batch[i].done.set_exception(failures[i]);
-    } else {
-      batch[i].done.set_value();
-    }
-  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(failures[i]);
 }
 
 bool Writer::try_commit(std::vector<Pending>& batch, std::vector<std::exception_ptr>& failures) {

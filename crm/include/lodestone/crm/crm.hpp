@@ -117,6 +117,17 @@ struct EmailRow {
   std::int64_t first_seen = 0;
 };
 
+// One line of a thread view: what a mail client lists for each message.
+// Kept in the thread index itself, so listing a long thread reads one index
+// range and not every email; the whole row is Snapshot::email(id).
+struct ThreadEntry {
+  EmailId id{};
+  std::int64_t date = 0;
+  mail::Address from{};  // the first From address
+  mail::Address to{};    // the first To address
+  std::string subject{};
+};
+
 struct MailboxRef {
   UserId user = 0;
   std::string folder{};
@@ -164,7 +175,9 @@ struct SeenEmail {
   std::string user{};  // login name
   std::string folder{};
   // uidvalidity 0 marks an import: the store numbers the message in the
-  // folder itself and does nothing if the user already has it there.
+  // folder itself (one past the highest import there, so the number of a
+  // deleted last import is given again) and does nothing if the user
+  // already has it there.
   std::uint32_t uidvalidity = 0;
   std::uint32_t uid = 0;
   std::vector<std::string> flags{};
@@ -276,7 +289,9 @@ class Crm {
 };
 
 // A consistent, read-only view of the store. Cheap to open; hold it only as
-// long as needed (it pins the pages it sees). Not thread-safe: one thread at
+// long as needed (it pins the pages it sees, and a thread holding one must
+// not wait for a write future: growing the map waits for every reader).
+// It must not outlive the Crm it came from. Not thread-safe: one thread at
 // a time.
 class Snapshot {
  public:
@@ -322,8 +337,8 @@ class Snapshot {
   std::vector<EmailId> emails_of_user(std::string_view user, const EmailQuery& query) const;
 
   // A thread's emails oldest first, as `viewer` may see them (every email
-  // when no viewer is given). Headers only: text is left empty.
-  std::vector<EmailRow> thread_view(const ThreadId& id, std::optional<std::string_view> viewer) const;
+  // when no viewer is given).
+  std::vector<ThreadEntry> thread_view(const ThreadId& id, std::optional<std::string_view> viewer) const;
 
   // Whether `user` may see the email: they have it in a mailbox, or it is
   // linked to a contact that is shared. The one place this is decided.

@@ -14,7 +14,7 @@
 namespace lodestone::crm {
 
 // Raise whenever a table, an index or a record layout changes incompatibly.
-inline constexpr std::uint32_t current_schema_version = 1;
+inline constexpr std::uint32_t current_schema_version = 2;  // 2: threads__email values hold a ThreadEntry
 
 inline constexpr std::string_view meta_database_name = "meta";
 

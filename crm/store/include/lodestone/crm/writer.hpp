@@ -1,8 +1,8 @@
 // The single writer: one thread performs every write to the store.
 //
-// Callers submit a function that writes through a WriteTxn and get a future
-// that is fulfilled once the commit that included their request is durable
-// (or holds the exception that stopped it). The thread takes everything
+// Callers submit a function that writes through a WriteTxn and learn, by a
+// completion callback or a future, once the commit that included their
+// request is durable (or what stopped it). The thread takes everything
 // queued when it wakes, up to WriterOptions::max_batch requests, and commits
 // them in one transaction: one fsync for many requests.
 //
@@ -44,6 +44,10 @@ struct WriterOptions {
 class Writer {
  public:
   using Request = std::function<void(WriteTxn&)>;
+  // Runs on the writer thread once a request's fate is known: with nullptr
+  // after the commit that included it, else with the exception it threw or
+  // the error that failed its batch. It must not throw, block or submit.
+  using Completion = std::function<void(std::exception_ptr)>;
 
   // Starts the writer thread. `env` must outlive the Writer and must not be
   // written to by anything else in this process.
@@ -53,9 +57,10 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // Queues `request`. The future is fulfilled after the commit that includes
-  // it, or holds the exception it threw or the error that failed its batch.
+  // Queues `request`; `done` is called as described at Completion.
   // StoreError once the writer is stopped.
+  void submit(Request request, Completion done);
+  // The same with a future, fulfilled or failed where `done` would be called.
   std::future<void> submit(Request request);
 
   // Commits everything still queued, then ends the thread. Idempotent; not
@@ -68,11 +73,11 @@ class Writer {
  private:
   struct Pending {
     Request request;
-    std::promise<void> done;
+    Completion done;
   };
 
   void run();
-  // Commits `batch`, growing the map as needed, and fulfils its futures.
+  // Commits `batch`, growing the map as needed, and calls its completions.
   void commit_batch(std::vector<Pending>& batch);
   // Runs every request of `batch` in one write transaction, each in a nested
   // transaction of its own, and commits. Records each request's exception in
